@@ -1,0 +1,1 @@
+"""Turning files into clean, chunked, embedded passages in the store."""

@@ -1,0 +1,179 @@
+"""Incremental indexing: embed only new passages, replace changed files, prune vanished ones.
+
+Writes go new-first: a changed file's new passages are stored before its old ones are
+deleted, so an ingest killed at any point loses nothing, and the next run converges to
+exactly the file's current passages (ids are deterministic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.chunking import Chunk, Chunker
+from ingest.ids import chunk_ids
+from ingest.loaders import LOADERS, LoadError, load
+from rag.store import Store
+
+EMBED_BATCH = 256
+
+
+@dataclass
+class FileResult:
+    """What one file's ingest did."""
+
+    path: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """True when the store now differs for this file."""
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class IngestReport:
+    """Per-file results of one ingest run."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """Files that could not be ingested."""
+        return [f for f in self.files if f.error]
+
+    def total(self, name: str) -> int:
+        """Sum of one counter over all files."""
+        return sum(int(getattr(f, name)) for f in self.files)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
+    """Supported files under the given files and folders, and errors for unusable paths."""
+    found: list[Path] = []
+    errors: list[FileResult] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in LOADERS
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            errors.append(FileResult(str(path), error="no such file or folder"))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique, errors
+
+
+def _metadata(chunk: Chunk, index: int, document: Any, filename: str) -> dict[str, Any]:
+    values = {
+        "source": document.source,
+        "filename": filename,
+        "title": document.title,
+        "date": document.date,
+        "chunk_index": index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "page": chunk.page,
+        "page_end": chunk.page_end,
+        "context": chunk.context,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class Indexer:
+    """Brings the store in line with a set of files."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.chunker = Chunker(store.settings.chunk_size, store.settings.chunk_overlap)
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        prune: bool = False,
+        on_file: Callable[[FileResult], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; one bad file is reported and the others still go in."""
+        files, errors = discover(paths)
+        report = IngestReport(files=list(errors))
+        for path in files:
+            result = self._ingest_file(path)
+            report.files.append(result)
+            if on_file:
+                on_file(result)
+        if prune:
+            report.files.extend(self.prune())
+        if any(f.changed for f in report.files):
+            self.store.bump_revision()
+        return report
+
+    def _ingest_file(self, path: Path) -> FileResult:
+        result = FileResult(str(path))
+        try:
+            document = load(path)
+        except LoadError as exc:
+            result.error = str(exc)
+            return result
+        chunks = self.chunker.chunk(document)
+        ids = chunk_ids(document.source, [c.text for c in chunks])
+        metadatas = [_metadata(c, i, document, path.name) for i, c in enumerate(chunks)]
+        stored = {
+            id_: meta for id_, _, meta in self.store.records(where={"source": document.source})
+        }
+        new = [i for i, id_ in enumerate(ids) if id_ not in stored]
+        moved = [i for i, id_ in enumerate(ids) if id_ in stored and stored[id_] != metadatas[i]]
+        stale = sorted(set(stored) - set(ids))
+
+        collection = self.store.collection
+        batch = min(EMBED_BATCH, self.store.client.get_max_batch_size())
+        for lo in range(0, len(new), batch):
+            part = new[lo : lo + batch]
+            vectors = self.store.embedder.embed([chunks[i].search_text for i in part])
+            collection.upsert(
+                ids=[ids[i] for i in part],
+                documents=[chunks[i].text for i in part],
+                metadatas=[metadatas[i] for i in part],
+                embeddings=vectors,
+            )
+        for lo in range(0, len(moved), batch):
+            # Same text elsewhere in the file: new offsets, same vector (Chroma's update
+            # merges metadata keys, so upsert the whole record to drop stale ones).
+            part_ids = [ids[i] for i in moved[lo : lo + batch]]
+            kept = collection.get(ids=part_ids, include=["embeddings"])
+            vectors = kept["embeddings"]
+            assert vectors is not None  # asked for with include=["embeddings"]
+            vectors_by_id = dict(zip(kept["ids"], list(vectors), strict=True))
+            collection.upsert(
+                ids=part_ids,
+                documents=[chunks[i].text for i in moved[lo : lo + batch]],
+                metadatas=[metadatas[i] for i in moved[lo : lo + batch]],
+                embeddings=[vectors_by_id[id_] for id_ in part_ids],
+            )
+        for lo in range(0, len(stale), batch):
+            collection.delete(ids=stale[lo : lo + batch])
+        result.added, result.updated, result.removed = len(new), len(moved), len(stale)
+        result.unchanged = len(ids) - len(new) - len(moved)
+        return result
+
+    def prune(self) -> list[FileResult]:
+        """Remove the passages of documents whose files no longer exist."""
+        by_source: dict[str, list[str]] = {}
+        for id_, _, meta in self.store.records():
+            by_source.setdefault(str(meta.get("source", "")), []).append(id_)
+        results = []
+        for source, ids in sorted(by_source.items()):
+            if source and not Path(source).exists():
+                self.store.collection.delete(ids=ids)
+                results.append(FileResult(source, removed=len(ids)))
+        return results

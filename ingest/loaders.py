@@ -1,0 +1,181 @@
+"""Files to clean text by format: .txt, .md, .html, .pdf.
+
+Each loader returns the cleaned text that chunk offsets point into, so a passage can later
+be shown, and highlighted, inside its document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.clean import clean_text
+from ingest.metadata import find_date, find_title
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; the message is the reason, for one line of output."""
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A document's cleaned text and what is known about it."""
+
+    source: str
+    text: str
+    title: str | None = None
+    date: str | None = None
+    # (start, end) of each page in ``text``; page n is pages[n - 1]. Empty when unpaged.
+    pages: tuple[tuple[int, int], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or None for unpaged documents."""
+        for number, (start, end) in enumerate(self.pages, 1):
+            if start <= offset < end or (offset == end and number == len(self.pages)):
+                return number
+        return None
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadError("binary file, not text")
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoadError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "convert it to UTF-8"
+        ) from None
+
+
+def load_text(path: Path) -> LoadedDocument:
+    """Plain text: title from the first line, date from the opening lines."""
+    text = clean_text(_read_text(path))
+    return LoadedDocument(str(path), text, find_title(text), find_date(text))
+
+
+def load_markdown(path: Path) -> LoadedDocument:
+    """Markdown kept as written (headings mark sections); front matter dropped."""
+    raw = re.sub(r"\A---\n.*?\n---\n", "", _read_text(path), flags=re.S)
+    text = clean_text(raw)
+    heading = re.search(r"^#{1,6}\s+(.+)$", text, re.M)
+    title = heading.group(1).strip() if heading else find_title(text)
+    return LoadedDocument(str(path), text, title, find_date(text))
+
+
+def load_html(path: Path) -> LoadedDocument:
+    """The page's main text, without navigation, scripts, forms or comments."""
+    import trafilatura
+
+    raw = _read_text(path)
+    extracted = trafilatura.bare_extraction(
+        raw,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        deduplicate=True,
+    )
+    body = getattr(extracted, "text", None) or _html_fallback_text(raw)
+    # trafilatura puts one paragraph per line; blank lines make paragraphs explicit.
+    text = clean_text(re.sub(r"\n+", "\n\n", body))
+    title = getattr(extracted, "title", None) or find_title(text)
+    date = getattr(extracted, "date", None) or find_date(text)
+    return LoadedDocument(str(path), text, title, date)
+
+
+def _html_fallback_text(raw: str) -> str:
+    """Visible block text for pages too small for trafilatura's main-content heuristics."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(raw)
+    except Exception:  # lxml raises several types for hopeless markup
+        return ""
+    for bad in root.xpath("//script|//style|//nav|//header|//footer|//aside|//form|//noscript"):
+        bad.drop_tree()
+    blocks = root.xpath("//p|//h1|//h2|//h3|//h4|//li|//td|//pre|//blockquote")
+    parts = [" ".join(b.text_content().split()) for b in blocks] or [root.text_content()]
+    return "\n".join(p for p in parts if p)
+
+
+def load_pdf(path: Path) -> LoadedDocument:
+    """The text layer page by page; page boundaries kept for citations."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise LoadError("encrypted PDF; decrypt it first")
+        page_texts = [clean_text(page.extract_text() or "") for page in reader.pages]
+        info = reader.metadata
+        meta_title = (info.title or "").strip() if info else ""
+    except LoadError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise LoadError(f"corrupt or unreadable PDF ({type(exc).__name__})") from None
+    parts: list[str] = []
+    pages: list[tuple[int, int]] = []
+    offset = 0
+    for page_text in page_texts:
+        if parts:
+            offset += 2  # the "\n\n" joining pages
+        pages.append((offset, offset + len(page_text)))
+        parts.append(page_text)
+        offset += len(page_text)
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise LoadError("PDF has no text layer (scanned?); run OCR on it first")
+    return LoadedDocument(
+        str(path), text, meta_title or find_title(text), find_date(text), tuple(pages)
+    )
+
+
+LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
+    ".txt": load_text,
+    ".text": load_text,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+}
+
+
+def load(path: Path) -> LoadedDocument:
+    """Load a supported file, or raise ``LoadError`` saying why not."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        supported = ", ".join(sorted(LOADERS))
+        raise LoadError(f"unsupported file type {path.suffix or '(none)'}; use one of {supported}")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LoadError(exc.strerror or "cannot read file") from None
+    if size == 0:
+        raise LoadError("empty file")
+    if size > MAX_FILE_BYTES:
+        raise LoadError(f"file too large ({size // 2**20} MB; limit {MAX_FILE_BYTES // 2**20} MB)")
+    try:
+        document = loader(path)
+    except OSError as exc:
+        raise LoadError(exc.strerror or "cannot read file") from None
+    except RecursionError:
+        raise LoadError("document nests too deeply to parse") from None
+    if not document.text.strip():
+        raise LoadError("no text found")
+    return document

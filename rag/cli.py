@@ -1,0 +1,183 @@
+"""The ``rag`` command: thin subcommands over the library; heavy imports inside each."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    overrides = {k: v for k, v in ctx.find_root().params.items() if v is not None}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise click.UsageError(f"RAG_{where.upper()}: {first['msg']}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder [RAG_DATA_DIR].")
+@click.option("--collection", help="Chroma collection [RAG_COLLECTION].")
+@click.option("--chroma-host", help="Use a Chroma server at this host [RAG_CHROMA_HOST].")
+@click.option("--chroma-port", type=int, help="Chroma server port [RAG_CHROMA_PORT].")
+def cli(**_: Any) -> None:
+    """Answer questions over your documents, with citations you can check.
+
+    Example: rag ingest docs/ && rag search "How long is the Uzbek-Afghan border?"
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool) -> None:
+    """Add files or folders (.txt .md .html .pdf) to the store; unchanged ones cost nothing.
+
+    Example: rag ingest notes/ report.pdf --prune
+    """
+    from rich.progress import Progress
+
+    from ingest.indexer import FileResult, Indexer, discover
+    from rag.settings import DEFAULT_CORPUS
+    from rag.store import Store
+
+    settings = _settings(ctx)
+    targets = list(paths) or [DEFAULT_CORPUS]
+    with Store.open(settings, write=True) as store:
+        total = len(discover(targets)[0])
+        with Progress(transient=True, disable=total < 2, console=_stderr()) as progress:
+            task = progress.add_task("Ingesting", total=total)
+
+            def show(result: FileResult) -> None:
+                progress.advance(task)
+                if result.changed:
+                    click.echo(
+                        f"{result.path}: {result.added} added, {result.updated} moved, "
+                        f"{result.removed} removed, {result.unchanged} unchanged"
+                    )
+
+            report = Indexer(store).ingest(targets, prune=prune, on_file=show)
+        for result in report.files:
+            if result.error:
+                click.echo(f"error: {result.path}: {result.error}", err=True)
+            elif result.removed and not result.added and not result.unchanged:
+                click.echo(f"{result.path}: pruned, {result.removed} passages removed")
+        ok = len(report.files) - len(report.failed)
+        count = store.collection.count()
+        if any(f.changed for f in report.files):
+            click.echo(
+                f"Ingested {ok} file(s): {report.total('added')} passages added, "
+                f"{report.total('updated')} moved, {report.total('removed')} removed, "
+                f"{report.total('unchanged')} unchanged; {count} passages in "
+                f"'{settings.collection}'."
+            )
+        else:
+            click.echo(
+                f"Nothing changed: {ok} file(s), {report.total('unchanged')} passages already "
+                f"stored; {count} passages in '{settings.collection}'."
+            )
+        if report.failed:
+            click.echo(f"{len(report.failed)} file(s) failed.", err=True)
+            sys.exit(1)
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@cli.command(name="list")
+@click.option("--chunks", is_flag=True, help="Show every passage with its offsets.")
+@click.pass_context
+def list_(ctx: click.Context, chunks: bool) -> None:
+    """Show the documents in the store (and their passages).
+
+    Example: rag list --chunks
+    """
+    from rag.store import Store
+
+    with Store.open(_settings(ctx)) as store:
+        documents: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+        for record in store.records():
+            documents.setdefault(str(record[2].get("source", "?")), []).append(record)
+        for source, records in sorted(documents.items()):
+            records.sort(key=lambda r: int(r[2].get("start", 0)))
+            meta = records[0][2]
+            click.echo(
+                f"{meta.get('title') or meta.get('filename')} ({meta.get('date') or 'no date'}): "
+                f"{len(records)} passages, {source}"
+            )
+            if chunks:
+                for id_, text, m in records:
+                    preview = " ".join(text.split())
+                    click.echo(
+                        f"  [{m.get('start')}:{m.get('end')}] {id_}  {preview[:90]}"
+                        f"{'...' if len(preview) > 90 else ''}"
+                    )
+        click.echo(f"{store.collection.count()} passages in {len(documents)} document(s).")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", type=click.IntRange(1, 100), help="How many passages [RAG_K].")
+@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
+@click.pass_context
+def search(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None:
+    """Show the passages hybrid retrieval finds for a question.
+
+    Example: rag search "How long is the Uzbek-Afghan border?" -k 3
+    """
+    from rag.retriever import HybridRetriever
+    from rag.store import Store
+
+    settings = _settings(ctx)
+    with Store.open(settings) as store:
+        documents = HybridRetriever(store=store, k=k or settings.k).invoke(question)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{"text": d.page_content, **d.metadata} for d in documents], ensure_ascii=False
+            )
+        )
+        return
+    for n, d in enumerate(documents, 1):
+        m = d.metadata
+        click.echo(f"[{n}] {m.get('title') or m.get('filename')} [{m['start']}:{m['end']}]")
+        click.echo("    " + " ".join(d.page_content.split()))
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr, never a traceback."""
+    from rag.store import StoreError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        click.echo(f"error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", err=True)
+        sys.exit(1)

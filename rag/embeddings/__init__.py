@@ -1,0 +1,54 @@
+"""Embedders by provider name, as LangChain ``Embeddings`` and as a Chroma function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rag.embeddings.base import Embedder, Vectors
+from rag.settings import Settings
+
+
+def _onnx(model: str, base_url: str | None) -> Embedder:
+    from rag.embeddings.minilm import MiniLMEmbedder
+
+    if model != "all-MiniLM-L6-v2-int8":
+        raise ValueError(
+            f"RAG_EMBEDDING_MODEL={model!r} is not bundled; the onnx provider has "
+            "'all-MiniLM-L6-v2-int8'"
+        )
+    return MiniLMEmbedder()
+
+
+def _openai(model: str, base_url: str | None) -> Embedder:
+    from rag.embeddings.openai import OpenAIEmbedder
+
+    return OpenAIEmbedder(model, base_url)
+
+
+PROVIDERS: dict[str, Callable[[str, str | None], Embedder]] = {"onnx": _onnx, "openai": _openai}
+
+_cache: dict[tuple[str, str, str | None], Embedder] = {}
+
+
+def get_embedder(provider: str, model: str, base_url: str | None = None) -> Embedder:
+    """The embedder for a provider and model, loaded once per process."""
+    key = (provider, model, base_url)
+    if key not in _cache:
+        try:
+            factory = PROVIDERS[provider]
+        except KeyError:
+            raise ValueError(
+                f"RAG_EMBEDDING_PROVIDER={provider!r} is unknown; choose one of {sorted(PROVIDERS)}"
+            ) from None
+        _cache[key] = factory(model, base_url)
+    return _cache[key]
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder the settings select."""
+    return get_embedder(
+        settings.embedding_provider, settings.embedding_model, settings.openai_base_url
+    )
+
+
+__all__ = ["PROVIDERS", "Embedder", "Vectors", "embedder_for", "get_embedder"]

@@ -1,0 +1,90 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused, as a LangChain retriever.
+
+Dense search finds paraphrases; BM25 finds the rare exact words (names, numbers) that
+small embedding models blur. The keyword index is rebuilt whenever the store's revision
+changes, so both halves always search the same passages.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from rag.bm25 import BM25Index
+from rag.fusion import reciprocal_rank_fusion
+from rag.search_text import search_text
+from rag.store import Store
+
+MIN_CANDIDATES = 20
+
+
+class HybridRetriever(BaseRetriever):
+    """Top-``k`` passages by reciprocal rank fusion of dense and BM25 rankings.
+
+    Example: ``HybridRetriever(store=Store.open(Settings())).invoke("Who is Sternik?")``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Store
+    k: int = 4
+    candidates: int = MIN_CANDIDATES
+
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _revision: str | None = PrivateAttr(default=None)
+    _bm25: BM25Index | None = PrivateAttr(default=None)
+    _records: dict[str, tuple[str, dict[str, Any]]] = PrivateAttr(default_factory=dict)
+
+    def _keyword_index(self) -> BM25Index:
+        revision = self.store.revision()
+        with self._lock:
+            if self._bm25 is None or revision != self._revision:
+                records = {id_: (text, meta) for id_, text, meta in self.store.records()}
+                self._bm25 = BM25Index(
+                    list(records), [search_text(t, m.get("context")) for t, m in records.values()]
+                )
+                self._records = records
+                self._revision = revision
+            return self._bm25
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        k = self.k if k is None else k
+        if k < 1 or not query.strip():
+            return []
+        keyword_index = self._keyword_index()
+        n = max(self.candidates, 5 * k)
+        vector = self.store.embedder.embed([query])[0]
+        dense = self.store.collection.query(
+            query_embeddings=[vector], n_results=n, include=["distances"]
+        )
+        dense_ids = dense["ids"][0]
+        keyword_ids = [id_ for id_, _ in keyword_index.search(query, n)]
+        fused = reciprocal_rank_fusion([dense_ids, keyword_ids])[:k]
+        dense_rank = {id_: r for r, id_ in enumerate(dense_ids, 1)}
+        keyword_rank = {id_: r for r, id_ in enumerate(keyword_ids, 1)}
+        documents = []
+        for id_, score in fused:
+            if id_ not in self._records:
+                continue  # written after the index was built; the next query sees it
+            text, metadata = self._records[id_]
+            documents.append(
+                Document(
+                    id=id_,
+                    page_content=text,
+                    metadata={
+                        **metadata,
+                        "id": id_,
+                        "score": score,
+                        "dense_rank": dense_rank.get(id_),
+                        "keyword_rank": keyword_rank.get(id_),
+                    },
+                )
+            )
+        return documents

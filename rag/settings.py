@@ -1,0 +1,53 @@
+"""All configuration in one typed object: CLI flag, then ``RAG_*`` variable, then default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CORPUS = Path(__file__).parent / "corpus" / "sternik-interview-2016.txt"
+
+
+class Settings(BaseSettings):
+    """Settings read from ``RAG_*`` environment variables and an optional ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder for the embedded store.")
+    collection: str = Field(
+        "documents",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
+        description="Chroma collection name (3-512 of A-Z a-z 0-9 . _ -).",
+    )
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    embedding_provider: Literal["onnx", "openai"] = Field(
+        "onnx", description="'onnx' (bundled, offline) or 'openai'."
+    )
+    embedding_model: str = Field("", description="Model name; empty = the provider's default.")
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint URL.")
+    chunk_size: int = Field(600, ge=100, le=8000, description="Target chunk length (chars).")
+    chunk_overlap: int = Field(100, ge=0, description="Overlap between split chunks (chars).")
+    k: int = Field(4, ge=1, le=100, description="Passages returned per question.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE")
+        if not self.embedding_model:
+            self.embedding_model = DEFAULT_EMBEDDING_MODELS[self.embedding_provider]
+        return self
+
+    @property
+    def chroma_path(self) -> Path:
+        """Where the embedded Chroma store lives."""
+        return self.data_dir / "chroma"
+
+
+DEFAULT_EMBEDDING_MODELS = {
+    "onnx": "all-MiniLM-L6-v2-int8",
+    "openai": "text-embedding-3-small",
+}

@@ -1,0 +1,99 @@
+"""Shared fixtures: an isolated data folder per test, the ingested article, real servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.settings import DEFAULT_CORPUS, Settings
+from rag.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No RAG_* setting leaks in from the machine; each test gets its own data folder."""
+    for name in list(os.environ):
+        if name.startswith("RAG_") or name.startswith("OPENAI_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def article_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the bundled article, ingested once for the session (read-only use)."""
+    from ingest.indexer import Indexer
+
+    data_dir = tmp_path_factory.mktemp("article") / "data"
+    with Store.open(Settings(data_dir=data_dir), write=True) as store:
+        report = Indexer(store).ingest([DEFAULT_CORPUS])
+        assert not report.failed
+    return data_dir
+
+
+@pytest.fixture
+def article_store(article_data_dir: Path) -> Iterator[Store]:
+    with Store.open(Settings(data_dir=article_data_dir)) as store:
+        yield store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with status {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Chroma server (`chroma run`) on a free loopback port, stopped afterwards."""
+    chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
+    assert chroma, "the chroma command comes with the chromadb package"
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = (path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        wait_for_port(port, process)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -1,0 +1,152 @@
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from ingest.indexer import Indexer
+from rag.embeddings.base import Vectors
+from rag.settings import DEFAULT_CORPUS, Settings
+from rag.store import Store
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many texts it is asked to embed."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.texts = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id  # type: ignore[attr-defined, no-any-return]
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts += len(texts)
+        return self.inner.embed(texts)  # type: ignore[attr-defined, no-any-return]
+
+
+def snapshot(store: Store) -> dict[str, tuple[str, dict[str, object]]]:
+    return {id_: (text, meta) for id_, text, meta in store.records()}
+
+
+def paragraphs(n: int, word: str) -> str:
+    return "\n\n".join(f"Paragraph {i} is about {word} number {i}, with some more words." for i in range(n))
+
+
+def test_reingesting_unchanged_files_embeds_and_changes_nothing(settings: Settings) -> None:
+    with Store.open(settings, write=True) as store:
+        counter = CountingEmbedder(store.embedder)
+        store.embedder = counter
+        first = Indexer(store).ingest([DEFAULT_CORPUS])
+        assert first.total("added") == store.collection.count() > 20
+        embedded, before, revision = counter.texts, snapshot(store), store.revision()
+        second = Indexer(store).ingest([DEFAULT_CORPUS])
+        assert counter.texts == embedded
+        assert second.total("added") == second.total("removed") == second.total("updated") == 0
+        assert second.total("unchanged") == len(before)
+        assert snapshot(store) == before
+        assert store.revision() == revision
+
+
+def test_changed_file_has_its_old_chunks_replaced(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_text(paragraphs(30, "apples"))
+    other = tmp_path / "other.txt"
+    other.write_text(paragraphs(5, "pears"))
+    with Store.open(settings, write=True) as store:
+        counter = CountingEmbedder(store.embedder)
+        store.embedder = counter
+        Indexer(store).ingest([path, other])
+        old = snapshot(store)
+        revision = store.revision()
+        path.write_text(paragraphs(30, "apples").replace("number 29", "number twenty-nine"))
+        counter.texts = 0
+        report = Indexer(store).ingest([path, other])
+        assert report.total("removed") == 1 and report.total("added") == 1
+        assert counter.texts == 1  # only the changed passage is embedded again
+        new = snapshot(store)
+        assert not any("number 29," in text for text, _ in new.values())
+        assert any("number twenty-nine" in text for text, _ in new.values())
+        assert {i for i in old if "pears" in old[i][0]} <= set(new)
+        assert store.revision() != revision
+
+
+def test_text_moving_inside_a_file_updates_offsets_without_embedding(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_text(paragraphs(30, "apples"))
+    with Store.open(settings, write=True) as store:
+        counter = CountingEmbedder(store.embedder)
+        store.embedder = counter
+        Indexer(store).ingest([path])
+        path.write_text("A new opening paragraph.\n\n" + paragraphs(30, "apples"))
+        counter.texts = 0
+        Indexer(store).ingest([path])
+        text = path.read_text()
+        for chunk_text, meta in snapshot(store).values():
+            assert text[int(meta["start"]) : int(meta["end"])] == chunk_text  # type: ignore[call-overload]
+        assert counter.texts <= 1
+
+
+def test_bad_files_are_reported_and_the_rest_still_ingested(settings: Settings, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text(paragraphs(3, "borders"))
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([good])
+        stored = snapshot(store)
+        good.write_bytes(b"\xff\xfe\x00\x00" + b"\x00" * 100)  # now unreadable: old chunks must stay
+        (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nonsense")
+        (tmp_path / "fine.md").write_text("# Fine\n\nA fine document.")
+        report = Indexer(store).ingest([tmp_path, tmp_path / "missing.txt"])
+        failed = {Path(f.path).name: f.error for f in report.failed}
+        assert set(failed) == {"good.txt", "bad.pdf", "missing.txt"}
+        assert failed["missing.txt"] == "no such file or folder"
+        after = snapshot(store)
+        assert set(stored) <= set(after)
+        assert any("A fine document." in text for text, _ in after.values())
+
+
+def test_prune_removes_documents_whose_files_are_gone(settings: Settings, tmp_path: Path) -> None:
+    keep, gone = tmp_path / "keep.txt", tmp_path / "gone.txt"
+    keep.write_text(paragraphs(2, "kept"))
+    gone.write_text(paragraphs(2, "gone"))
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([tmp_path])
+        gone.unlink()
+        assert Indexer(store).ingest([keep]).total("removed") == 0  # no prune, nothing removed
+        report = Indexer(store).ingest([keep], prune=True)
+        assert report.total("removed") == 1
+        sources = {meta["source"] for _, meta in snapshot(store).values()}
+        assert sources == {str(keep.resolve())}
+
+
+def test_hidden_and_unsupported_files_in_folders_are_skipped(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "notes.txt").write_text("hidden")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "doc.txt").write_text("Visible text.")
+    with Store.open(settings, write=True) as store:
+        report = Indexer(store).ingest([tmp_path])
+        assert [Path(f.path).name for f in report.files] == ["doc.txt"]
+
+
+def test_metadata_carries_title_date_offsets(article_store: Store) -> None:
+    text = (DEFAULT_CORPUS.read_text(encoding="utf-8"))
+    from ingest.clean import clean_text
+
+    cleaned = clean_text(text)
+    for chunk_text, meta in snapshot(article_store).values():
+        assert meta["title"] == "America’s Attempts to Halt Eurasian Integration in Central Asia a Red Line for Russia"
+        assert meta["date"] == "2016-01-06"
+        assert meta["filename"] == "sternik-interview-2016.txt"
+        assert cleaned[int(meta["start"]) : int(meta["end"])] == chunk_text  # type: ignore[call-overload]
+        assert "Subscribe" not in chunk_text and "Notify of" not in chunk_text
+
+
+@pytest.mark.parametrize("size", [200, 1000])
+def test_chunk_size_setting_is_used(tmp_path: Path, size: int) -> None:
+    settings = Settings(data_dir=tmp_path / "d", chunk_size=size, chunk_overlap=50)
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([DEFAULT_CORPUS])
+        lengths = [len(t) for t, _ in snapshot(store).values()]
+    assert max(lengths) <= 2 * size
+    assert (len(lengths) > 40) if size == 200 else (len(lengths) < 25)

@@ -1,0 +1,114 @@
+from pathlib import Path
+
+import pytest
+
+from ingest.loaders import LoadError, load
+
+PAGE = """<!doctype html><html><head><title>Border report</title>
+<meta property="article:published_time" content="2016-01-06">
+<script>var tracker = "SECRET_SCRIPT";</script><style>.x{color:red}</style></head>
+<body><nav><a href="/">Home</a> <a href="/about">NAV_LINK_TEXT</a></nav>
+<header><div>SITE_HEADER_BANNER</div></header>
+<article><h1>Border report</h1>
+<p>The Uzbek-Afghan border is 137 km long, according to the Foreign Ministry of Russia.</p>
+<p>The Turkmen border goes through mostly flat terrain, where the risks of breakthrough can be
+higher and more resources are required for a tight cover of the whole length.</p>
+<p>Tajikistan has the longest Afghan border, with mountains that climb up to four thousand meters.</p>
+</article>
+<aside>SIDEBAR_AD</aside><footer>FOOTER_COPYRIGHT</footer>
+<script>document.write("INLINE_SCRIPT")</script></body></html>"""
+
+
+def test_text_file_title_and_date(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("A Title\n\nMarch 3, 2021\n\nBody text here.", encoding="utf-8")
+    document = load(path)
+    assert (document.title, document.date, document.pages) == ("A Title", "2021-03-03", ())
+    assert document.source == str(path)
+
+
+def test_utf8_bom_and_utf16_are_read(tmp_path: Path) -> None:
+    (tmp_path / "bom.txt").write_bytes("\ufeffHello world".encode())
+    (tmp_path / "u16.txt").write_bytes("Hello world".encode("utf-16"))
+    assert load(tmp_path / "bom.txt").text == "Hello world"
+    assert load(tmp_path / "u16.txt").text == "Hello world"
+
+
+def test_markdown_title_from_heading_and_front_matter_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text("---\nlayout: post\n---\n# Notes on borders\n\nSome text.\n")
+    document = load(path)
+    assert document.title == "Notes on borders"
+    assert "layout" not in document.text
+
+
+def test_html_keeps_main_text_only(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(PAGE)
+    document = load(path)
+    assert "Uzbek-Afghan border is 137 km long" in document.text
+    assert "four thousand meters" in document.text
+    for junk in ("SECRET_SCRIPT", "INLINE_SCRIPT", "NAV_LINK_TEXT", "SIDEBAR_AD", "color:red"):
+        assert junk not in document.text
+    assert document.title == "Border report"
+    assert document.date == "2016-01-06"
+    assert "\n\n" in document.text  # paragraphs stay paragraphs
+
+
+def test_tiny_html_falls_back_to_visible_text(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.html"
+    path.write_text("<html><body><script>x()</script><p>Just one line.</p></body></html>")
+    assert load(path).text == "Just one line."
+
+
+def make_pdf(path: Path, pages: list[str], title: str = "Border PDF") -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_title(title)
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+
+
+def test_pdf_text_layer_with_page_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "doc.pdf"
+    make_pdf(path, ["First page about Tajikistan.", "Second page about Turkmenistan."])
+    document = load(path)
+    assert document.title == "Border PDF"
+    assert len(document.pages) == 2
+    first, second = (document.text[s:e] for s, e in document.pages)
+    assert "Tajikistan" in first and "Turkmenistan" in second
+    assert document.page_at(document.text.index("Turkmenistan")) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("binary.txt", b"\x00\x01\x02binary\x00" * 10, "binary file"),
+        ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 3)"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage", "corrupt or unreadable PDF"),
+        ("random.pdf", bytes(range(256)) * 4, "corrupt or unreadable PDF"),
+        ("blank.txt", b"   \n\n  \t ", "no text found"),
+        ("table.xlsx", b"PK\x03\x04", "unsupported file type .xlsx"),
+    ],
+)
+def test_bad_files_give_one_line_reasons(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LoadError) as info:
+        load(path)
+    assert reason in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_pdf_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "whole.pdf"
+    make_pdf(path, ["Some text on a page."])
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 3])
+    with pytest.raises(LoadError, match="PDF"):
+        load(cut)
