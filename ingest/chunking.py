@@ -3,7 +3,7 @@
 Interviews and FAQs put a question in one paragraph and its answer in the next. A chunk that
 holds only the question restates the user's words and wins retrieval while answering nothing,
 so a question (or a markdown heading) always opens the chunk of what follows it, and every
-later chunk of that section carries it as ``context`` for search.
+later chunk of that section carries it as ``context`` for keyword search.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.loaders import LoadedDocument
-from rag.search_text import search_text
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _TURN_MARK = re.compile(r"^[\s\-\u2010-\u2015\u2212•*>]+")
@@ -34,11 +33,6 @@ class Chunk:
     page: int | None = None
     page_end: int | None = None
     context: str | None = None
-
-    @property
-    def search_text(self) -> str:
-        """What is embedded and keyword-indexed."""
-        return search_text(self.text, self.context)
 
 
 def is_section_head(paragraph: str) -> bool:

@@ -139,7 +139,7 @@ class Indexer:
         batch = min(EMBED_BATCH, self.store.client.get_max_batch_size())
         for lo in range(0, len(new), batch):
             part = new[lo : lo + batch]
-            vectors = self.store.embedder.embed([chunks[i].search_text for i in part])
+            vectors = self.store.embedder.embed([chunks[i].text for i in part])
             collection.upsert(
                 ids=[ids[i] for i in part],
                 documents=[chunks[i].text for i in part],
@@ -151,9 +151,9 @@ class Indexer:
             # merges metadata keys, so upsert the whole record to drop stale ones).
             part_ids = [ids[i] for i in moved[lo : lo + batch]]
             kept = collection.get(ids=part_ids, include=["embeddings"])
-            vectors = kept["embeddings"]
-            assert vectors is not None  # asked for with include=["embeddings"]
-            vectors_by_id = dict(zip(kept["ids"], list(vectors), strict=True))
+            stored_vectors = kept["embeddings"]
+            assert stored_vectors is not None  # asked for with include=["embeddings"]
+            vectors_by_id = dict(zip(kept["ids"], list(stored_vectors), strict=True))
             collection.upsert(
                 ids=part_ids,
                 documents=[chunks[i].text for i in moved[lo : lo + batch]],

@@ -17,7 +17,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from rag.bm25 import BM25Index
 from rag.fusion import reciprocal_rank_fusion
-from rag.search_text import search_text
+from rag.keyword_text import keyword_text
 from rag.store import Store
 
 MIN_CANDIDATES = 20
@@ -46,7 +46,7 @@ class HybridRetriever(BaseRetriever):
             if self._bm25 is None or revision != self._revision:
                 records = {id_: (text, meta) for id_, text, meta in self.store.records()}
                 self._bm25 = BM25Index(
-                    list(records), [search_text(t, m.get("context")) for t, m in records.values()]
+                    list(records), [keyword_text(t, m.get("context")) for t, m in records.values()]
                 )
                 self._records = records
                 self._revision = revision

@@ -1,3 +1,4 @@
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -5,6 +6,7 @@ from hypothesis import strategies as st
 
 from ingest.chunking import Chunk, Chunker, is_section_head
 from ingest.loaders import LoadedDocument, load
+from rag.keyword_text import keyword_text
 from rag.settings import DEFAULT_CORPUS
 
 
@@ -23,8 +25,10 @@ def assert_well_formed(document: LoadedDocument, chunks: list[Chunk], size: int)
     assert all(covered[i] or text[i].isspace() for i in range(len(text)))
     # No chunk only repeats what its neighbours already hold.
     for before, chunk, after in zip(chunks, chunks[1:], chunks[2:], strict=False):
-        assert not (before.end >= after.start and before.start <= chunk.start and chunk.end <= after.end)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+        assert not (
+            before.end >= after.start and before.start <= chunk.start and chunk.end <= after.end
+        )
+    for a, b in pairwise(chunks):
         assert b.end > a.end
 
 
@@ -41,11 +45,11 @@ def test_article_chunks_are_exact_slices_with_questions_joined_to_answers() -> N
         assert chunk.page is None
 
 
-def test_later_chunks_of_an_answer_carry_their_question_for_search() -> None:
+def test_later_chunks_of_an_answer_carry_their_question_for_keyword_search() -> None:
     chunks = Chunker(600, 100).chunk(load(DEFAULT_CORPUS))
     border = next(c for c in chunks if "Uzbek-Afghan border of 137 km" in c.text)
     assert border.context is not None and border.context.startswith("– How likely is it")
-    assert border.search_text.startswith(border.context + "\n")
+    assert keyword_text(border.text, border.context).startswith(border.context + "\n")
     assert not border.text.startswith("–")
 
 
@@ -70,7 +74,11 @@ def test_markdown_sections_open_with_their_heading(tmp_path: Path) -> None:
 
 sentence = st.builds(
     lambda words, end: " ".join(words) + end,
-    st.lists(st.text("abcdefghij ", min_size=1, max_size=12).map(str.strip).filter(bool), min_size=1, max_size=30),
+    st.lists(
+        st.text("abcdefghij ", min_size=1, max_size=12).map(str.strip).filter(bool),
+        min_size=1,
+        max_size=30,
+    ),
     st.sampled_from([".", "?", "!", "", "…"]),
 )
 paragraph = st.lists(sentence, min_size=1, max_size=12).map(" ".join)
@@ -90,7 +98,9 @@ def test_any_document_chunks_into_exact_slices(text: str, size: int, overlap_rat
 
 
 def test_pages_follow_chunk_offsets() -> None:
-    document = LoadedDocument("/x.pdf", "Page one text.\n\nPage two text.", pages=((0, 14), (16, 30)))
+    document = LoadedDocument(
+        "/x.pdf", "Page one text.\n\nPage two text.", pages=((0, 14), (16, 30))
+    )
     chunks = Chunker(100, 10).chunk(document)
     assert document.page_at(0) == 1 and document.page_at(16) == 2 and document.page_at(30) == 2
     assert [(c.page, c.page_end) for c in chunks] == [(1, 2)]

@@ -30,7 +30,9 @@ def snapshot(store: Store) -> dict[str, tuple[str, dict[str, object]]]:
 
 
 def paragraphs(n: int, word: str) -> str:
-    return "\n\n".join(f"Paragraph {i} is about {word} number {i}, with some more words." for i in range(n))
+    return "\n\n".join(
+        f"Paragraph {i} is about {word} number {i}, with some more words." for i in range(n)
+    )
 
 
 def test_reingesting_unchanged_files_embeds_and_changes_nothing(settings: Settings) -> None:
@@ -71,7 +73,9 @@ def test_changed_file_has_its_old_chunks_replaced(settings: Settings, tmp_path: 
         assert store.revision() != revision
 
 
-def test_text_moving_inside_a_file_updates_offsets_without_embedding(settings: Settings, tmp_path: Path) -> None:
+def test_text_moving_inside_a_file_updates_offsets_without_embedding(
+    settings: Settings, tmp_path: Path
+) -> None:
     path = tmp_path / "doc.txt"
     path.write_text(paragraphs(30, "apples"))
     with Store.open(settings, write=True) as store:
@@ -87,13 +91,17 @@ def test_text_moving_inside_a_file_updates_offsets_without_embedding(settings: S
         assert counter.texts <= 1
 
 
-def test_bad_files_are_reported_and_the_rest_still_ingested(settings: Settings, tmp_path: Path) -> None:
+def test_bad_files_are_reported_and_the_rest_still_ingested(
+    settings: Settings, tmp_path: Path
+) -> None:
     good = tmp_path / "good.txt"
     good.write_text(paragraphs(3, "borders"))
     with Store.open(settings, write=True) as store:
         Indexer(store).ingest([good])
         stored = snapshot(store)
-        good.write_bytes(b"\xff\xfe\x00\x00" + b"\x00" * 100)  # now unreadable: old chunks must stay
+        good.write_bytes(
+            b"\xff\xfe\x00\x00" + b"\x00" * 100
+        )  # now unreadable: old chunks must stay
         (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nonsense")
         (tmp_path / "fine.md").write_text("# Fine\n\nA fine document.")
         report = Indexer(store).ingest([tmp_path, tmp_path / "missing.txt"])
@@ -119,7 +127,9 @@ def test_prune_removes_documents_whose_files_are_gone(settings: Settings, tmp_pa
         assert sources == {str(keep.resolve())}
 
 
-def test_hidden_and_unsupported_files_in_folders_are_skipped(settings: Settings, tmp_path: Path) -> None:
+def test_hidden_and_unsupported_files_in_folders_are_skipped(
+    settings: Settings, tmp_path: Path
+) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "notes.txt").write_text("hidden")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
@@ -130,12 +140,15 @@ def test_hidden_and_unsupported_files_in_folders_are_skipped(settings: Settings,
 
 
 def test_metadata_carries_title_date_offsets(article_store: Store) -> None:
-    text = (DEFAULT_CORPUS.read_text(encoding="utf-8"))
+    text = DEFAULT_CORPUS.read_text(encoding="utf-8")
     from ingest.clean import clean_text
 
     cleaned = clean_text(text)
     for chunk_text, meta in snapshot(article_store).values():
-        assert meta["title"] == "America’s Attempts to Halt Eurasian Integration in Central Asia a Red Line for Russia"
+        assert (
+            meta["title"]
+            == "America’s Attempts to Halt Eurasian Integration in Central Asia a Red Line for Russia"
+        )
         assert meta["date"] == "2016-01-06"
         assert meta["filename"] == "sternik-interview-2016.txt"
         assert cleaned[int(meta["start"]) : int(meta["end"])] == chunk_text  # type: ignore[call-overload]

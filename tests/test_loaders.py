@@ -89,14 +89,24 @@ def test_pdf_text_layer_with_page_offsets(tmp_path: Path) -> None:
     [
         ("empty.txt", b"", "empty file"),
         ("binary.txt", b"\x00\x01\x02binary\x00" * 10, "binary file"),
-        ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 3)"),
-        ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage", "corrupt or unreadable PDF"),
+        (
+            "latin1.txt",
+            "caf\xe9 cr\xe8me".encode("latin-1"),
+            "not UTF-8 text (byte 0xe9 at offset 3)",
+        ),
+        (
+            "broken.pdf",
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage",
+            "corrupt or unreadable PDF",
+        ),
         ("random.pdf", bytes(range(256)) * 4, "corrupt or unreadable PDF"),
         ("blank.txt", b"   \n\n  \t ", "no text found"),
         ("table.xlsx", b"PK\x03\x04", "unsupported file type .xlsx"),
     ],
 )
-def test_bad_files_give_one_line_reasons(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+def test_bad_files_give_one_line_reasons(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(LoadError) as info:

@@ -1,0 +1,49 @@
+"""The same code against a real Chroma server (`chroma run`), through HttpClient."""
+
+from pathlib import Path
+
+import pytest
+
+from ingest.indexer import Indexer
+from rag.retriever import HybridRetriever
+from rag.settings import DEFAULT_CORPUS, Settings
+from rag.store import Store, StoreError
+
+pytestmark = pytest.mark.server
+
+
+def test_ingest_and_retrieve_through_a_chroma_server(
+    chroma_server: tuple[str, int], tmp_path: Path
+) -> None:
+    host, port = chroma_server
+    settings = Settings(
+        data_dir=tmp_path / "unused", chroma_host=host, chroma_port=port, collection="server-test"
+    )
+    with Store.open(settings, write=True) as store:
+        assert "HttpClient" in type(store.client).__name__ or store.client.heartbeat()
+        first = Indexer(store).ingest([DEFAULT_CORPUS])
+        assert first.total("added") > 20 and not first.failed
+        assert Indexer(store).ingest([DEFAULT_CORPUS]).total("added") == 0
+    assert not (tmp_path / "unused").exists(), "server mode must not create an embedded store"
+
+    # A second client (as another process would) sees the data and retrieves from it.
+    with Store.open(settings) as store:
+        documents = HybridRetriever(store=store, k=3).invoke("How long is the Uzbek-Afghan border?")
+    assert any("Uzbek-Afghan border of 137 km" in d.page_content for d in documents)
+
+
+def test_two_writers_may_share_a_server(chroma_server: tuple[str, int], tmp_path: Path) -> None:
+    host, port = chroma_server
+    settings = Settings(chroma_host=host, chroma_port=port, collection="shared-test")
+    with Store.open(settings, write=True), Store.open(settings, write=True) as second:
+        assert second.collection.count() == 0
+
+
+def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    settings = Settings(chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(
+        StoreError, match=r"Cannot reach the Chroma server at 127\.0\.0\.1:\d+ \(RAG_CHROMA_HOST"
+    ):
+        Store.open(settings)

@@ -1,0 +1,101 @@
+"""The installed `rag` command, run as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rag.settings import Settings
+from rag.store import Store
+
+RAG = str(Path(sys.executable).parent / "rag")
+
+
+def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [RAG, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
+
+
+def test_ingest_the_bundled_article_twice() -> None:
+    first = rag("ingest")
+    assert first.returncode == 0, first.stderr
+    assert "sternik-interview-2016.txt: 28 added" in first.stdout
+    assert "Ingested 1 file(s): 28 passages added" in first.stdout
+    second = rag("ingest")
+    assert second.returncode == 0
+    assert second.stdout.startswith("Nothing changed: 1 file(s), 28 passages already stored")
+
+    listing = rag("list", "--chunks")
+    assert "America’s Attempts to Halt Eurasian Integration" in listing.stdout
+    assert "(2016-01-06): 28 passages" in listing.stdout
+    assert listing.stdout.count("\n  [") == 28
+
+    found = rag("search", "How long is the Uzbek-Afghan border?", "--json", "-k", "2")
+    passages = json.loads(found.stdout)
+    assert len(passages) == 2
+    assert any("137 km" in p["text"] for p in passages)
+
+
+def test_bad_file_fails_alone_with_one_line_and_exit_status(tmp_path: Path) -> None:
+    (tmp_path / "good.md").write_text("# Good\n\nA good document about borders.")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 broken")
+    result = rag("ingest", str(tmp_path), str(tmp_path / "nope.txt"))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2
+    assert any("bad.pdf: corrupt or unreadable PDF" in e for e in errors)
+    assert any("nope.txt: no such file or folder" in e for e in errors)
+    assert "Traceback" not in result.stderr
+    assert "good.md: 1 added" in result.stdout
+
+
+def test_a_second_process_on_an_embedded_store_is_told_to_use_a_server(settings: Settings) -> None:
+    with Store.open(settings, write=True):
+        result = rag("ingest")
+    assert result.returncode == 2
+    assert "in use by another process" in result.stderr and "chroma run --path" in result.stderr
+    assert "RAG_CHROMA_HOST" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_readers_share_an_embedded_store(settings: Settings) -> None:
+    assert rag("ingest").returncode == 0
+    with Store.open(settings):
+        result = rag("search", "Tajik border")
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_setting_names_the_variable() -> None:
+    result = rag("ingest", env={"RAG_CHUNK_SIZE": "lots"})
+    assert result.returncode == 2
+    assert "RAG_CHUNK_SIZE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_search_before_ingest_says_what_to_do() -> None:
+    result = rag("search", "anything")
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "error: The collection 'documents' does not exist yet: run 'rag ingest' first"
+    )
+
+
+def test_cli_flags_override_environment(tmp_path: Path) -> None:
+    result = rag(
+        "--data-dir", str(tmp_path / "other"), "ingest", env={"RAG_DATA_DIR": str(tmp_path / "env")}
+    )
+    assert result.returncode == 0
+    assert (tmp_path / "other" / "chroma").is_dir() and not (tmp_path / "env").exists()
+
+
+def test_help_is_instant_and_lists_commands() -> None:
+    result = rag("--help")
+    assert result.returncode == 0
+    for command in ("ingest", "list", "search"):
+        assert command in result.stdout
+    probe = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import rag.cli"], capture_output=True, text=True
+    )
+    assert "chromadb" not in probe.stderr and "langchain" not in probe.stderr

@@ -1,0 +1,98 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.indexer import Indexer
+from rag.embeddings import get_embedder
+from rag.embeddings.adapters import ChromaEmbeddingFunction, LangChainEmbeddings
+from rag.embeddings.minilm import MiniLMEmbedder
+from rag.settings import DEFAULT_CORPUS, Settings
+from rag.store import Store, StoreError
+
+
+def test_vectors_are_unit_length_and_meaningful() -> None:
+    embedder = MiniLMEmbedder()
+    texts = [
+        "The border between Uzbekistan and Afghanistan is 137 km long.",
+        "How long is the Uzbek-Afghan frontier?",
+        "Chocolate cake needs butter, sugar and cocoa.",
+    ]
+    vectors = embedder.embed(texts)
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    similar, unrelated = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
+    assert similar > 0.5 > unrelated + 0.3
+
+
+def test_batching_and_padding_do_not_change_vectors() -> None:
+    embedder = MiniLMEmbedder(batch_size=2)
+    texts = ["short", "a much longer sentence " * 20, "medium length text here", "x"]
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_long_texts_are_truncated_not_rejected() -> None:
+    vector = MiniLMEmbedder().embed(["word " * 5000])
+    assert vector.shape == (1, 384) and np.isfinite(vector).all()
+
+
+def test_langchain_embeddings_adapter() -> None:
+    embeddings = LangChainEmbeddings(get_embedder("onnx", "all-MiniLM-L6-v2-int8"))
+    documents = embeddings.embed_documents(["one", "two"])
+    query = embeddings.embed_query("one")
+    assert len(documents) == 2 and len(query) == 384
+    assert np.allclose(documents[0], query, atol=1e-5)
+
+
+def test_chroma_function_round_trips_its_config() -> None:
+    function = ChromaEmbeddingFunction("onnx", "all-MiniLM-L6-v2-int8")
+    rebuilt = ChromaEmbeddingFunction.build_from_config(function.get_config())
+    assert rebuilt.get_config() == function.get_config()
+    assert ChromaEmbeddingFunction.name() == "rag-cite"
+    assert np.allclose(function(["hello"])[0], rebuilt(["hello"])[0])
+
+
+def test_collection_reopens_by_name_in_a_fresh_process(settings: Settings, tmp_path: Path) -> None:
+    question = "Uzbek-Afghan border 137 km"
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([DEFAULT_CORPUS])
+        vector = store.embedder.embed([question])
+        expected = store.collection.query(query_embeddings=vector, n_results=3)["ids"][0]
+    script = f"""
+import json, chromadb, rag.embeddings.adapters
+from chromadb.config import Settings
+client = chromadb.PersistentClient({str(settings.chroma_path)!r}, Settings(anonymized_telemetry=False))
+collection = client.get_collection({settings.collection!r})
+hit = collection.query(query_texts=[{question!r}], n_results=3)
+print(json.dumps(hit["ids"][0]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == expected  # Chroma rebuilt our embedder from its config
+
+
+def test_opening_with_another_embedding_model_is_a_clear_error(settings: Settings) -> None:
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([DEFAULT_CORPUS])
+        count = store.collection.count()
+    other = settings.model_copy(
+        update={"embedding_provider": "openai", "embedding_model": "text-embedding-3-small"}
+    )
+    with pytest.raises(
+        StoreError,
+        match=r"built with the embedding model 'onnx:all-MiniLM-L6-v2-int8'.*'openai:text-embedding-3-small'",
+    ):
+        Store.open(other)
+    with Store.open(settings) as store:
+        assert store.collection.count() == count
+
+
+def test_unknown_provider_or_model_names_the_setting() -> None:
+    with pytest.raises(ValueError, match="RAG_EMBEDDING_PROVIDER"):
+        get_embedder("nope", "x")
+    with pytest.raises(ValueError, match="RAG_EMBEDDING_MODEL"):
+        get_embedder("onnx", "bge-large")
