@@ -22,6 +22,16 @@ class BM25Index:
             tokens = bm25s.tokenize(list(texts), stemmer=self._stemmer, show_progress=False)
             self._index.index(tokens, show_progress=False)
 
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a stemmed term; highest for unseen terms."""
+        n = len(self.ids)
+        token = self._index.vocab_dict.get(term) if self.ids else None
+        df = 0
+        if token is not None:
+            indptr = self._index.scores["indptr"]
+            df = int(indptr[token + 1] - indptr[token])
+        return float(np.log((n - df + 0.5) / (df + 0.5) + 1.0))
+
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Up to ``n`` (id, score) pairs, best first; passages sharing no term are left out."""
         if not self.ids:

@@ -8,6 +8,7 @@ changes, so both halves always search the same passages.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -52,23 +53,38 @@ class HybridRetriever(BaseRetriever):
                 self._revision = revision
             return self._bm25
 
+    def idf(self, term: str) -> float:
+        """How rare a stemmed term is in the store (BM25's idf); unseen terms are rarest."""
+        return self._keyword_index().idf(term)
+
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        also: Sequence[str] = (),
     ) -> list[Document]:
+        """Fused dense and keyword rankings of ``query`` and of any ``also`` queries.
+
+        A follow-up is searched both with its conversation and alone (``also``), so its own
+        new words ("And the Uzbek one?") are not drowned by the earlier turns'.
+        """
         k = self.k if k is None else k
-        if k < 1 or not query.strip():
+        queries = [q for q in (query, *also) if q.strip()]
+        if k < 1 or not queries:
             return []
         keyword_index = self._keyword_index()
         n = max(self.candidates, 5 * k)
-        vector = self.store.embedder.embed([query])[0]
+        vectors = self.store.embedder.embed(queries)
         dense = self.store.collection.query(
-            query_embeddings=[vector], n_results=n, include=["distances"]
+            query_embeddings=vectors, n_results=n, include=["distances"]
         )
-        dense_ids = dense["ids"][0]
-        keyword_ids = [id_ for id_, _ in keyword_index.search(query, n)]
-        fused = reciprocal_rank_fusion([dense_ids, keyword_ids])[:k]
-        dense_rank = {id_: r for r, id_ in enumerate(dense_ids, 1)}
-        keyword_rank = {id_: r for r, id_ in enumerate(keyword_ids, 1)}
+        dense_rankings = dense["ids"]
+        keyword_rankings = [[id_ for id_, _ in keyword_index.search(q, n)] for q in queries]
+        fused = reciprocal_rank_fusion([*dense_rankings, *keyword_rankings])[:k]
+        dense_rank = {id_: r for r, id_ in enumerate(dense_rankings[0], 1)}
+        keyword_rank = {id_: r for r, id_ in enumerate(keyword_rankings[0], 1)}
         documents = []
         for id_, score in fused:
             if id_ not in self._records:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -28,10 +29,30 @@ class Settings(BaseSettings):
         "onnx", description="'onnx' (bundled, offline) or 'openai'."
     )
     embedding_model: str = Field("", description="Model name; empty = the provider's default.")
-    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint URL.")
+    embedding_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint for embeddings (provider 'openai')."
+    )
     chunk_size: int = Field(600, ge=100, le=8000, description="Target chunk length (chars).")
     chunk_overlap: int = Field(100, ge=0, description="Overlap between split chunks (chars).")
-    k: int = Field(4, ge=1, le=100, description="Passages returned per question.")
+    k: int = Field(4, ge=1, le=100, description="Passages a search returns.")
+    answer_k: int = Field(
+        6, ge=1, le=100, description="Passages an answerer reads (it cites only those it uses)."
+    )
+    answerer: Literal["auto", "extractive", "openai"] = Field(
+        "auto", description="'auto': an LLM when one is configured, else extractive."
+    )
+    llm_model: str = Field("gpt-4.1-mini", description="Chat model for the generative answerer.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible chat endpoint (llama.cpp, vLLM, Ollama...)."
+    )
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call gives up.")
+    llm_max_retries: int = Field(1, ge=0, le=10, description="Retries after an LLM failure.")
+    max_question_chars: int = Field(2000, ge=10, description="Longest accepted question.")
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether an LLM endpoint is set up (an API key, or a base URL of a local server)."""
+        return bool(self.llm_base_url or os.environ.get("OPENAI_API_KEY"))
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -167,7 +167,7 @@ def _collection(
                 f"The collection '{name}' does not exist yet: run 'rag ingest' first"
             ) from None
         function = ChromaEmbeddingFunction(
-            settings.embedding_provider, settings.embedding_model, settings.openai_base_url
+            settings.embedding_provider, settings.embedding_model, settings.embedding_base_url
         )
         return client.create_collection(
             name,

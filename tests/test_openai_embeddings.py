@@ -18,7 +18,7 @@ def test_ingest_and_retrieve_with_openai_protocol_embeddings(
     monkeypatch.setenv("OPENAI_API_KEY", "local-test-server-needs-no-key")
     monkeypatch.setenv("RAG_EMBEDDING_PROVIDER", "openai")
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", "multilingual-e5-small-q4")
-    monkeypatch.setenv("RAG_OPENAI_BASE_URL", embeddings_server)
+    monkeypatch.setenv("RAG_EMBEDDING_BASE_URL", embeddings_server)
     settings = Settings(data_dir=tmp_path / "data")
     assert settings.embedding_provider == "openai"
     with Store.open(settings, write=True) as store:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rag.embeddings.base import Embedder, Vectors
+from rag.embeddings.cache import CachingEmbedder
 from rag.settings import Settings
 
 
@@ -31,7 +32,7 @@ _cache: dict[tuple[str, str, str | None], Embedder] = {}
 
 
 def get_embedder(provider: str, model: str, base_url: str | None = None) -> Embedder:
-    """The embedder for a provider and model, loaded once per process."""
+    """The embedder for a provider and model, loaded once per process, with a vector cache."""
     key = (provider, model, base_url)
     if key not in _cache:
         try:
@@ -40,14 +41,14 @@ def get_embedder(provider: str, model: str, base_url: str | None = None) -> Embe
             raise ValueError(
                 f"RAG_EMBEDDING_PROVIDER={provider!r} is unknown; choose one of {sorted(PROVIDERS)}"
             ) from None
-        _cache[key] = factory(model, base_url)
+        _cache[key] = CachingEmbedder(factory(model, base_url))
     return _cache[key]
 
 
 def embedder_for(settings: Settings) -> Embedder:
     """The embedder the settings select."""
     return get_embedder(
-        settings.embedding_provider, settings.embedding_model, settings.openai_base_url
+        settings.embedding_provider, settings.embedding_model, settings.embedding_base_url
     )
 
 

@@ -30,7 +30,7 @@ class OpenAIEmbedder:
 
             self._client = OpenAIEmbeddings(
                 model=self.model,
-                base_url=self.base_url,
+                openai_api_base=self.base_url,
                 # Token-length checks fetch a tiktoken file: not offline-safe, not needed.
                 check_embedding_ctx_length=False,
             )

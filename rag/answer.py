@@ -1,0 +1,106 @@
+"""The one answer object every interface shares, and the citation invariant it must keep.
+
+Its JSON form (``Answer.to_dict``) is a contract: ``rag ask --json``, the REST API, the UI
+and ``rag eval`` all read and write exactly these keys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+class CitationError(ValueError):
+    """An answer whose markers and citations disagree; never shown to a user."""
+
+
+@dataclass(frozen=True)
+class Support:
+    """The sentence inside a cited passage that supports the claim; offsets are in the passage."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source passage, with where it sits in its document."""
+
+    n: int
+    source: str
+    title: str | None
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    support: Support | None = None
+    page: int | None = None
+    score: float | None = None
+    date: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds spent per stage of one answer."""
+
+    retrieve_ms: float = 0.0
+    generate_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with inline ``[n]`` markers, each pointing at one of ``citations``."""
+
+    answer: str
+    citations: tuple[Citation, ...] = ()
+    answerable: bool = True
+    answerer: str = ""
+    notice: str | None = None
+    timings: Timings = field(default_factory=Timings)
+    question: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: plain types only."""
+        data = asdict(self)
+        data["citations"] = list(data["citations"])
+        return data
+
+    def with_timings(self, **values: float) -> Answer:
+        """A copy with some timings set."""
+        return replace(self, timings=replace(self.timings, **values))
+
+
+def markers(text: str) -> list[int]:
+    """Citation numbers in the order they appear in the text."""
+    return [int(m.group(1)) for m in MARKER.finditer(text)]
+
+
+def check_citations(answer: Answer) -> Answer:
+    """Raise ``CitationError`` unless markers and citations match one to one.
+
+    Citations are numbered 1..N in list order, every marker names one of them, every one of
+    them is named by a marker, and a declined answer cites nothing.
+    """
+    numbers = [c.n for c in answer.citations]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise CitationError(f"citations are numbered {numbers}, not 1..{len(numbers)}")
+    used = set(markers(answer.answer))
+    dangling = used - set(numbers)
+    if dangling:
+        raise CitationError(f"markers {sorted(dangling)} point at no citation")
+    unused = set(numbers) - used
+    if unused:
+        raise CitationError(f"citations {sorted(unused)} are never referred to")
+    if not answer.answerable and answer.citations:
+        raise CitationError("a declined answer cites passages")
+    for citation in answer.citations:
+        support = citation.support
+        if support and citation.text[support.start : support.end] != support.text:
+            raise CitationError(f"support of citation {citation.n} is not a span of its passage")
+    return answer

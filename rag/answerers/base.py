@@ -1,0 +1,55 @@
+"""The one seam every answerer sits behind: a request in, text deltas then an ``Answer`` out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.answer import Answer
+from rag.passages import Passage
+
+DECLINE = "The documents don't say."
+
+Turn = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """What an answerer gets: the question as asked, the search query, passages, history."""
+
+    question: str
+    query: str
+    passages: Sequence[Passage]
+    history: Sequence[Turn] = field(default_factory=tuple)
+    # The follow-up rewrite made without a model; the query when no model rewrote it.
+    offline_query: str = ""
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Discard the text streamed so far: the answer starts again (e.g. after an LLM fault)."""
+
+
+Event = str | Answer | Restart
+
+
+class Answerer(Protocol):
+    """Streams an answer: text deltas (perhaps a ``Restart``), then exactly one ``Answer``."""
+
+    name: str
+
+    def stream(self, request: AnswerRequest) -> Iterator[Event]:
+        """Yield text as it is produced, then the complete answer with its citations."""
+        ...
+
+
+def declined(question: str, answerer: str, notice: str | None = None) -> Answer:
+    """The plain refusal, citing nothing."""
+    return Answer(
+        answer=f'{DECLINE} Nothing in them answers "{question.strip()}".',
+        answerable=False,
+        answerer=answerer,
+        notice=notice,
+        question=question,
+    )

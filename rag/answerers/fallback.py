@@ -1,0 +1,48 @@
+"""An answerer that never leaves a user without an answer: the primary, else the fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+from rag.answer import Answer
+from rag.answerers.base import Answerer, AnswerRequest, Event, Restart, Turn
+from rag.answerers.generative import GenerativeAnswerer, describe
+
+log = logging.getLogger(__name__)
+
+
+class FallbackAnswerer:
+    """The generative answerer; on any failure, the extractive one with a short notice."""
+
+    def __init__(self, primary: GenerativeAnswerer, fallback: Answerer) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.name
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """The primary's standalone-question rewrite."""
+        return self.primary.condense(question, history)
+
+    def stream(self, request: AnswerRequest) -> Iterator[Event]:
+        """The primary's stream; after a fault, a restart and the fallback's answer."""
+        started = False
+        try:
+            for event in self.primary.stream(request):
+                if isinstance(event, Answer):
+                    yield event
+                    return
+                started = True
+                yield event
+        except Exception as exc:  # any model fault: timeouts, HTTP errors, broken streams
+            reason = describe(exc, self.primary.settings.llm_timeout)
+            log.warning("generative answerer failed (%s); falling back", reason)
+            log.debug("generative answerer failure", exc_info=True)
+        notice = f"The language model failed ({reason}); this answer quotes the documents instead."
+        if started:
+            yield Restart()
+        # The model may also have rewritten the question badly: quote against the plain one.
+        plain = replace(request, query=request.offline_query or request.query)
+        for event in self.fallback.stream(plain):
+            yield replace(event, notice=notice) if isinstance(event, Answer) else event

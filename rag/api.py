@@ -1,0 +1,105 @@
+"""The public Python API: ``ask`` and ``stream``, over one pipeline per settings.
+
+Example: ``from rag import ask; print(ask("How long is the Uzbek-Afghan border?").answer)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import Runnable
+
+from rag.answer import Answer
+from rag.answerers.base import Turn
+from rag.chain import AnswerChunk, Question
+from rag.settings import Settings
+from rag.store import Store
+
+
+class QuestionError(ValueError):
+    """A question the pipeline refuses; the message says why, in one line."""
+
+
+@dataclass
+class Pipeline:
+    """An open store and the chain built on it."""
+
+    settings: Settings
+    store: Store
+    chain: Runnable[Question, AnswerChunk]
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Pipeline:
+        """Open the store read-only and build the chain the settings describe."""
+        from rag.answerers import make_answerer
+        from rag.chain import build_chain
+        from rag.retriever import HybridRetriever
+
+        settings = settings or Settings()
+        store = Store.open(settings)
+        retriever = HybridRetriever(store=store, k=settings.answer_k)
+        answerer = make_answerer(settings, store.embedder, retriever.idf)
+        return cls(settings, store, build_chain(retriever, answerer, _condenser(answerer)))
+
+    def close(self) -> None:
+        """Release the store."""
+        self.store.close()
+
+    def _inputs(self, question: str, history: Sequence[Turn] | None) -> Question:
+        question = validate_question(question, self.settings.max_question_chars)
+        return {"question": question, "history": list(history or ())}
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+        """Answer one question."""
+        chunk = self.chain.invoke(self._inputs(question, history))
+        assert chunk.answer is not None  # the chain always ends with the answer
+        return chunk.answer
+
+    def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[AnswerChunk]:
+        """Answer one question as it is produced; the last chunk carries the ``Answer``."""
+        yield from self.chain.stream(self._inputs(question, history))
+
+
+def _condenser(answerer: Any) -> Any:
+    return getattr(answerer, "condense", None)
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question stripped, or ``QuestionError`` for an empty or over-long one."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    question = question.strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; the limit is {max_chars} "
+            "(RAG_MAX_QUESTION_CHARS)"
+        )
+    return question
+
+
+_default: Pipeline | None = None
+_lock = threading.Lock()
+
+
+def default_pipeline() -> Pipeline:
+    """One pipeline per process for the module-level helpers, on the environment's settings."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Pipeline.open()
+        return _default
+
+
+def ask(question: str, history: Sequence[Turn] | None = None) -> Answer:
+    """Answer a question over the store the environment's settings name."""
+    return default_pipeline().ask(question, history)
+
+
+def stream(question: str, history: Sequence[Turn] | None = None) -> Iterator[AnswerChunk]:
+    """Stream an answer over the store the environment's settings name."""
+    return default_pipeline().stream(question, history)

@@ -1,0 +1,68 @@
+"""How well a passage supports a claim: the judge behind citation repair.
+
+Offline and cheap: the best passage sentence by embedding similarity mixed with how much of
+the claim's (rarity-weighted) wording it covers. It cannot do logic, but it reliably tells a
+claim drawn from a passage from one drawn from elsewhere, which is what citation repair needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from rag.embeddings.base import Embedder
+from rag.passages import Passage
+from rag.question import content_terms
+from rag.sentences import split_sentences
+
+# A claim scoring at least this against a passage counts as drawn from it (see the README's
+# "Citation repair" section for how it was set).
+SUPPORT_MIN = 0.45
+MIN_PREFIX = 4  # "Turkmen" matches "Turkmenistan", "jealous" matches "jealousy"
+CONTEXT_SHARE = 0.5
+
+
+def _matches(term: str, terms: frozenset[str] | set[str]) -> bool:
+    if term in terms:
+        return True
+    if len(term) < MIN_PREFIX:
+        return False
+    return any(
+        len(other) >= MIN_PREFIX and (other.startswith(term) or term.startswith(other))
+        for other in terms
+    )
+
+
+def coverage(
+    weights: dict[str, float], terms: set[str], context: frozenset[str] | set[str] = frozenset()
+) -> float:
+    """The share of the question's term weight that a text's terms cover.
+
+    Terms found only in the ``context`` (the interviewer's question the text answers) count
+    half: an answer means what it answers, but says it less directly.
+    """
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    covered = sum(
+        w if _matches(t, terms) else CONTEXT_SHARE * w if _matches(t, context) else 0.0
+        for t, w in weights.items()
+    )
+    return covered / total
+
+
+def best_support(
+    embedder: Embedder, claim: str, passage: Passage, idf: Callable[[str], float]
+) -> tuple[tuple[int, int], float]:
+    """The passage sentence that best supports the claim, and the support score (0..1)."""
+    spans = split_sentences(passage.text) or [(0, len(passage.text))]
+    vectors = embedder.embed([claim, *(passage.text[s:e] for s, e in spans)])
+    similarities = vectors[1:] @ vectors[0]
+    weights = {t: idf(t) for t in content_terms(claim)}
+    scores = [
+        0.5 * float(similarity) + 0.5 * coverage(weights, set(content_terms(passage.text[s:e])))
+        for (s, e), similarity in zip(spans, similarities, strict=True)
+    ]
+    best = int(np.argmax(scores))
+    return spans[best], scores[best]
