@@ -15,12 +15,9 @@ from langchain_core.runnables import Runnable
 from rag.answer import Answer
 from rag.answerers.base import Turn
 from rag.chain import AnswerChunk, Question
+from rag.errors import QuestionError
 from rag.settings import Settings
 from rag.store import Store
-
-
-class QuestionError(ValueError):
-    """A question the pipeline refuses; the message says why, in one line."""
 
 
 @dataclass
@@ -47,6 +44,12 @@ class Pipeline:
     def close(self) -> None:
         """Release the store."""
         self.store.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _inputs(self, question: str, history: Sequence[Turn] | None) -> Question:
         question = validate_question(question, self.settings.max_question_chars)

@@ -161,9 +161,89 @@ def search(ctx: click.Context, question: str, k: int | None, as_json: bool) -> N
         click.echo("    " + " ".join(d.page_content.split()))
 
 
+@cli.command()
+@click.argument("question")
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file: a list of [user, assistant] pairs before this question.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, history_file: Path | None, as_json: bool) -> None:
+    """Answer a question with cited passages.
+
+    Example: rag ask "How long is the Uzbek-Afghan border?" --json
+    """
+    from rag.api import Pipeline
+    from rag.render import as_text
+
+    history = _read_history(history_file) if history_file else []
+    with Pipeline.open(_settings(ctx)) as pipeline:
+        answer = pipeline.ask(question, history)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(as_text(answer))
+
+
+def _read_history(path: Path) -> list[tuple[str, str]]:
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(turns, list) and all(
+            isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
+            for t in turns
+        ):
+            return [(t[0], t[1]) for t in turns]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    raise click.BadParameter(
+        "must be a JSON list of [user, assistant] pairs", param_hint="--history"
+    )
+
+
+@cli.command(name="eval")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write one JSON line per input line.",
+)
+@click.pass_context
+def eval_(ctx: click.Context, dataset: Path, out: Path) -> None:
+    """Answer every question of a JSONL dataset and write the answers beside its fields.
+
+    Example: rag eval questions.jsonl --out answers.jsonl
+    """
+    from rich.progress import Progress
+
+    from rag import dataset as ds
+    from rag.api import Pipeline
+
+    items = list(ds.read(dataset))
+    failed = 0
+    with (
+        Pipeline.open(_settings(ctx)) as pipeline,
+        out.open("w", encoding="utf-8") as handle,
+        Progress(transient=True, console=_stderr()) as progress,
+    ):
+        task = progress.add_task("Answering", total=len(items))
+        for record in ds.answer_all(items, pipeline.ask):
+            if "error" in record:
+                failed += 1
+                click.echo(f"error: {dataset}: line {record['line']}: {record['error']}", err=True)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            progress.advance(task)
+    click.echo(f"Answered {len(items) - failed} of {len(items)} question(s); wrote {out}.")
+    if failed:
+        sys.exit(1)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr, never a traceback."""
-    from rag.store import StoreError
+    from rag.errors import QuestionError, StoreError
 
     try:
         cli.main(standalone_mode=False)
@@ -173,7 +253,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except StoreError as exc:
+    except (StoreError, QuestionError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except Exception as exc:

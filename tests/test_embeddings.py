@@ -10,8 +10,9 @@ from ingest.indexer import Indexer
 from rag.embeddings import get_embedder
 from rag.embeddings.adapters import ChromaEmbeddingFunction, LangChainEmbeddings
 from rag.embeddings.minilm import MiniLMEmbedder
+from rag.errors import StoreError
 from rag.settings import DEFAULT_CORPUS, Settings
-from rag.store import Store, StoreError
+from rag.store import Store
 
 
 def test_vectors_are_unit_length_and_meaningful() -> None:

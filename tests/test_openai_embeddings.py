@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from ingest.indexer import Indexer
+from rag.errors import StoreError
 from rag.retriever import HybridRetriever
 from rag.settings import DEFAULT_CORPUS, Settings
-from rag.store import Store, StoreError
+from rag.store import Store
 
 pytestmark = pytest.mark.server
 

@@ -1,0 +1,75 @@
+"""Answering a JSONL dataset: the contract ``rag eval`` and the evaluation share.
+
+Each input line is a JSON object with ``question`` (required), optional ``history`` (a list
+of [user, assistant] pairs) and any other fields. Each output line keeps every input field
+and adds the answer object's keys; a bad line becomes ``{"line": N, "error": ...}`` and the
+others are still answered, in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer
+from rag.answerers.base import Turn
+
+
+@dataclass(frozen=True)
+class Item:
+    """One dataset line: its number, its fields, or why it cannot be used."""
+
+    line: int
+    fields: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def history(self) -> list[Turn]:
+        """The line's conversation so far."""
+        return [(str(u), str(a)) for u, a in self.fields.get("history") or []]
+
+
+def _parse(line_number: int, raw: str) -> Item:
+    try:
+        fields = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return Item(line_number, {}, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(fields, dict):
+        return Item(line_number, {}, "not a JSON object")
+    question = fields.get("question")
+    if not isinstance(question, str) or not question.strip():
+        return Item(line_number, fields, "'question' must be a non-empty string")
+    history = fields.get("history", [])
+    if not isinstance(history, list) or not all(
+        isinstance(t, list | tuple) and len(t) == 2 and all(isinstance(x, str) for x in t)
+        for t in history
+    ):
+        return Item(line_number, fields, "'history' must be a list of [user, assistant] pairs")
+    return Item(line_number, fields)
+
+
+def read(path: Path) -> Iterator[Item]:
+    """The dataset's non-blank lines, parsed and checked."""
+    with path.open(encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, 1):
+            if raw.strip():
+                yield _parse(number, raw)
+
+
+def answer_all(
+    items: list[Item], ask: Callable[[str, list[Turn]], Answer]
+) -> Iterator[dict[str, Any]]:
+    """One output record per item, in order; an item that fails carries its error."""
+    for item in items:
+        if item.error:
+            yield {**item.fields, "line": item.line, "error": item.error}
+            continue
+        try:
+            answer = ask(item.fields["question"], item.history)
+        except ValueError as exc:  # a question the pipeline refuses (too long, ...)
+            yield {**item.fields, "line": item.line, "error": str(exc)}
+            continue
+        yield {**item.fields, **answer.to_dict()}
