@@ -16,7 +16,7 @@ from rag.answer import check_citations
 from rag.api import Pipeline
 from rag.retriever import HybridRetriever
 from rag.settings import Settings
-from tests.conftest import stop_process, start_llama_server
+from tests.conftest import start_llama_server, stop_process
 
 pytestmark = pytest.mark.server
 
