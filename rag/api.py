@@ -13,9 +13,9 @@ from typing import Any
 from langchain_core.runnables import Runnable
 
 from rag.answer import Answer
-from rag.answerers.base import Turn
 from rag.chain import AnswerChunk, Question
-from rag.errors import QuestionError
+from rag.inputs import parse_history, validate_question
+from rag.query import Turn
 from rag.settings import Settings
 from rag.store import Store
 
@@ -52,8 +52,11 @@ class Pipeline:
         self.close()
 
     def _inputs(self, question: str, history: Sequence[Turn] | None) -> Question:
-        question = validate_question(question, self.settings.max_question_chars)
-        return {"question": question, "history": list(history or ())}
+        limit = self.settings.max_question_chars
+        return {
+            "question": validate_question(question, limit),
+            "history": parse_history(history, limit),
+        }
 
     def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         """Answer one question."""
@@ -68,21 +71,6 @@ class Pipeline:
 
 def _condenser(answerer: Any) -> Any:
     return getattr(answerer, "condense", None)
-
-
-def validate_question(question: str, max_chars: int) -> str:
-    """The question stripped, or ``QuestionError`` for an empty or over-long one."""
-    if not isinstance(question, str):
-        raise QuestionError("the question must be text")
-    question = question.strip()
-    if not question:
-        raise QuestionError("the question is empty")
-    if len(question) > max_chars:
-        raise QuestionError(
-            f"the question is {len(question)} characters long; the limit is {max_chars} "
-            "(RAG_MAX_QUESTION_CHARS)"
-        )
-    return question
 
 
 _default: Pipeline | None = None

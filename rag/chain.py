@@ -14,9 +14,9 @@ from typing import Any, TypedDict
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from rag.answer import Answer, check_citations
-from rag.answerers.base import Answerer, AnswerRequest, Restart, Turn
+from rag.answerers.base import Answerer, AnswerRequest, Restart
 from rag.passages import Passage
-from rag.query import search_query
+from rag.query import Turn, search_query
 from rag.retriever import HybridRetriever
 
 

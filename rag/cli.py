@@ -188,19 +188,13 @@ def ask(ctx: click.Context, question: str, history_file: Path | None, as_json: b
         click.echo(as_text(answer))
 
 
-def _read_history(path: Path) -> list[tuple[str, str]]:
+def _read_history(path: Path) -> Any:
     try:
-        turns = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(turns, list) and all(
-            isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
-            for t in turns
-        ):
-            return [(t[0], t[1]) for t in turns]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        pass
-    raise click.BadParameter(
-        "must be a JSON list of [user, assistant] pairs", param_hint="--history"
-    )
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(
+            f"not a readable JSON file ({exc})", param_hint="--history"
+        ) from None
 
 
 @cli.command(name="eval")

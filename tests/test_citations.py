@@ -153,3 +153,19 @@ def test_nothing_supported_raises_and_a_decline_is_a_decline() -> None:
         verify("Paris is the capital of France [1].", request, real_judge())
     declined = verify("The documents don't say.", request, real_judge())
     assert not declined.answerable and declined.citations == ()
+
+
+def test_numbers_and_names_decide_between_look_alike_passages() -> None:
+    """Embeddings blur "137 km" and "745 km": the cited passage must state the claim's facts."""
+    request = AnswerRequest("q", "q", PASSAGES)
+    answer = verify("The Turkmen border is 745 km long [1].", request, real_judge())
+    assert [c.chunk_id for c in answer.citations] == ["chunk-3"]
+    answer = verify("The Uzbek-Afghan border is 137 km long [2].", request, real_judge())
+    assert [c.chunk_id for c in answer.citations] == ["chunk-1"]
+    judge = real_judge()
+    for claim, right in [
+        ("The Uzbek-Afghan border is 137 km long.", 0),
+        ("The Turkmen border is 745 km long.", 2),
+    ]:
+        scores = [judge(claim, p)[1] for p in PASSAGES]
+        assert scores[right] >= 0.45 > max(s for i, s in enumerate(scores) if i != right)

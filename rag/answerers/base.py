@@ -8,10 +8,9 @@ from typing import Protocol
 
 from rag.answer import Answer
 from rag.passages import Passage
+from rag.query import Turn
 
 DECLINE = "The documents don't say."
-
-Turn = tuple[str, str]
 
 
 @dataclass(frozen=True)

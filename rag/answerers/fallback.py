@@ -7,8 +7,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from rag.answer import Answer
-from rag.answerers.base import Answerer, AnswerRequest, Event, Restart, Turn
+from rag.answerers.base import Answerer, AnswerRequest, Event, Restart
 from rag.answerers.generative import GenerativeAnswerer, describe
+from rag.query import Turn
 
 log = logging.getLogger(__name__)
 

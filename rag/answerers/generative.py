@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from rag.answer import Answer
-from rag.answerers.base import DECLINE, AnswerRequest, Event, Turn, declined
+from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
 from rag.embeddings.base import Embedder
 from rag.passages import Passage
-from rag.query import is_follow_up, search_query
+from rag.query import Turn, is_follow_up, search_query
 from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.support import SUPPORT_MIN, best_support

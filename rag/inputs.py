@@ -1,0 +1,47 @@
+"""Checking what users send: a question and its conversation, refused with a one-line reason.
+
+Every interface (CLI, Python API, dataset lines, later the REST API) goes through these, so
+they all accept and refuse the same things with the same words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.errors import QuestionError
+from rag.query import Turn
+
+MAX_HISTORY_TURNS = 50
+
+
+def validate_question(question: Any, max_chars: int) -> str:
+    """The question stripped, or ``QuestionError`` for a non-text, empty or over-long one."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    question = question.strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; the limit is {max_chars} "
+            "(RAG_MAX_QUESTION_CHARS)"
+        )
+    return question
+
+
+def parse_history(history: Any, max_chars: int) -> list[Turn]:
+    """A conversation as (user, assistant) pairs, or ``QuestionError`` saying what is wrong."""
+    if history is None:
+        return []
+    if not isinstance(history, list | tuple) or not all(
+        isinstance(turn, list | tuple) and len(turn) == 2 and all(isinstance(x, str) for x in turn)
+        for turn in history
+    ):
+        raise QuestionError("the history must be a list of [user, assistant] pairs of text")
+    if len(history) > MAX_HISTORY_TURNS:
+        raise QuestionError(
+            f"the history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}"
+        )
+    if sum(len(u) + len(a) for u, a in history) > 10 * max_chars:
+        raise QuestionError(f"the history is longer than {10 * max_chars} characters")
+    return [(user, assistant) for user, assistant in history]
