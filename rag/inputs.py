@@ -18,15 +18,15 @@ def validate_question(question: Any, max_chars: int) -> str:
     """The question stripped, or ``QuestionError`` for a non-text, empty or over-long one."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    question = question.strip()
-    if not question:
+    text = question.strip()
+    if not text:
         raise QuestionError("the question is empty")
-    if len(question) > max_chars:
+    if len(text) > max_chars:
         raise QuestionError(
-            f"the question is {len(question)} characters long; the limit is {max_chars} "
+            f"the question is {len(text)} characters long; the limit is {max_chars} "
             "(RAG_MAX_QUESTION_CHARS)"
         )
-    return question
+    return text
 
 
 def parse_history(history: Any, max_chars: int) -> list[Turn]:
