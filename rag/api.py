@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.runnables import Runnable
 
 from rag.answer import Answer
+from rag.answerers.base import Answerer
 from rag.chain import AnswerChunk, Question
 from rag.inputs import parse_history, validate_question
 from rag.query import Turn
@@ -27,19 +28,22 @@ class Pipeline:
     settings: Settings
     store: Store
     chain: Runnable[Question, AnswerChunk]
+    answerer: Answerer
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Pipeline:
-        """Open the store read-only and build the chain the settings describe."""
+    def open(cls, settings: Settings | None = None, store: Store | None = None) -> Pipeline:
+        """Build the chain the settings describe, over ``store`` or the store opened to read."""
         from rag.answerers import make_answerer
         from rag.chain import build_chain
         from rag.retriever import HybridRetriever
 
         settings = settings or Settings()
-        store = Store.open(settings)
+        store = store or Store.open(settings)
         retriever = HybridRetriever(store=store, k=settings.answer_k)
         answerer = make_answerer(settings, store.embedder, retriever.idf)
-        return cls(settings, store, build_chain(retriever, answerer, _condenser(answerer)))
+        return cls(
+            settings, store, build_chain(retriever, answerer, _condenser(answerer)), answerer
+        )
 
     def close(self) -> None:
         """Release the store."""
@@ -65,8 +69,11 @@ class Pipeline:
         return chunk.answer
 
     def stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[AnswerChunk]:
-        """Answer one question as it is produced; the last chunk carries the ``Answer``."""
-        yield from self.chain.stream(self._inputs(question, history))
+        """Answer one question as it is produced; the last chunk carries the ``Answer``.
+
+        The question is checked now, before the first chunk is asked for.
+        """
+        return self.chain.stream(self._inputs(question, history))
 
 
 def _condenser(answerer: Any) -> Any:

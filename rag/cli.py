@@ -235,6 +235,25 @@ def eval_(ctx: click.Context, dataset: Path, out: Path) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the chat, the REST API and the embeddable widget (ingests the article if empty).
+
+    Example: rag serve --port 7860, then open http://127.0.0.1:7860/
+    """
+    import uvicorn
+
+    from ui.server import create_app
+
+    app = create_app(_settings(ctx))
+    url = f"http://{host}:{port}"
+    click.echo(f"Chat: {url}/   API: {url}/docs   Widget demo: {url}/embed-demo", err=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr, never a traceback."""
     from rag.errors import QuestionError, StoreError

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call gives up.")
     llm_max_retries: int = Field(1, ge=0, le=10, description="Retries after an LLM failure.")
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Other web origins whose pages may call the API (CORS); empty = same origin.",
+    )
+    rate_limit_per_minute: int = Field(
+        60, ge=0, description="Questions per minute per client address; 0 = unlimited."
+    )
+    allow_upload: bool = Field(True, description="Let chat users add documents.")
+    max_upload_mb: int = Field(20, ge=1, le=1024, description="Largest accepted upload.")
 
     @property
     def llm_configured(self) -> bool:

@@ -177,3 +177,33 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         stop_process(process)
+
+
+def start_app(data_dir: Path, log_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`rag serve` as a user starts it, on a free loopback port, with its own data folder."""
+    port = free_port()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [str(VENV_BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RAG_DATA_DIR": str(data_dir), **env},
+    )
+    log.close()
+    try:
+        wait_for_port(port, process, timeout=120)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the embedded defaults, shared by the API, client and browser tests."""
+    folder = tmp_path_factory.mktemp("app")
+    process, url = start_app(folder / "data", folder / "server.log", RAG_RATE_LIMIT_PER_MINUTE="0")
+    try:
+        yield url
+    finally:
+        stop_process(process)

@@ -1,0 +1,60 @@
+"""A cited passage inside its document, for the one-click check of a citation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rag.store import Store
+
+CHUNK_ID = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{16}(?:-\d{1,6})?$")
+MARGIN = 600
+
+
+def passage_in_context(store: Store, chunk_id: str, margin: int = MARGIN) -> dict[str, Any] | None:
+    """The passage, with up to ``margin`` characters of its document before and after.
+
+    The document is pieced together from its neighbouring passages by their offsets (the
+    gaps between passages are paragraph breaks), so no separate copy of it is needed.
+    """
+    if not CHUNK_ID.match(chunk_id):
+        return None
+    found = store.collection.get(ids=[chunk_id], include=["documents", "metadatas"])
+    if not found["ids"]:
+        return None
+    meta = dict((found["metadatas"] or [{}])[0] or {})
+    text = (found["documents"] or [""])[0] or ""
+    start, end = int(meta.get("start", 0)), int(meta.get("end", len(text)))  # type: ignore[arg-type]
+    where: Any = {
+        "$and": [
+            {"source": meta.get("source", "")},
+            {"end": {"$gt": start - margin}},
+            {"start": {"$lt": end + margin}},
+        ]
+    }
+    pieces = sorted(
+        ((int(m.get("start", 0)), t) for _, t, m in store.records(where=where)), key=lambda p: p[0]
+    )
+    lo = min(p[0] for p in pieces)
+    document = ""
+    for piece_start, piece_text in pieces:
+        offset = piece_start - lo
+        if offset > len(document):
+            document += "\n" * (offset - len(document))
+        document = document[:offset] + piece_text + document[offset + len(piece_text) :]
+    before = document[max(0, start - margin - lo) : start - lo]
+    after = document[end - lo : end - lo + margin]
+    return {
+        "chunk_id": chunk_id,
+        "source": meta.get("source"),
+        "filename": meta.get("filename"),
+        "title": meta.get("title"),
+        "date": meta.get("date"),
+        "page": meta.get("page"),
+        "start": start,
+        "end": end,
+        "text": text,
+        "before": before,
+        "after": after,
+        "starts_document": start - len(before) <= 0 and lo == 0,
+    }

@@ -1,0 +1,70 @@
+"""An answer as HTML for the chat page: clickable markers, sources under it, all escaped.
+
+Every string that came from a document or a user is escaped here, and the markup is then
+sanitised again by Gradio, so a document holding ``<script>`` shows as text and runs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html import escape
+from typing import Any
+
+from rag.answer import MARKER, Answer, Citation
+
+
+def _highlighted(citation: Citation) -> str:
+    support = citation.support
+    if support is None:
+        return escape(citation.text)
+    return (
+        escape(citation.text[: support.start])
+        + f'<mark class="rag-support">{escape(support.text)}</mark>'
+        + escape(citation.text[support.end :])
+    )
+
+
+def _source(citation: Citation, context: dict[str, Any] | None, uid: str) -> str:
+    facts = [escape(citation.title or citation.filename or citation.source)]
+    if citation.date:
+        facts.append(escape(citation.date))
+    if citation.page:
+        facts.append(f"page {citation.page}")
+    before = escape(str(context["before"])) if context else ""
+    after = escape(str(context["after"])) if context else ""
+    lead = "… " if context and not context.get("starts_document") else ""
+    tail = " …" if context and context.get("after") else ""
+    name = escape(citation.filename or citation.source)
+    where = f"{name}, characters {citation.start}–{citation.end}"
+    return (
+        f'<details id="rag-src-{uid}-{citation.n}" class="rag-source">'
+        f'<summary><span class="rag-n">[{citation.n}]</span> {" · ".join(facts)}</summary>'
+        f'<div class="rag-context">{lead}{before}<span class="rag-passage">'
+        f"{_highlighted(citation)}</span>{after}{tail}</div>"
+        f'<div class="rag-where">{where}</div></details>'
+    )
+
+
+def answer_html(answer: Answer, contexts: dict[str, dict[str, Any]] | None = None) -> str:
+    """The answer with ``[n]`` links to its sources, which are listed under it, collapsed."""
+    uid = uuid.uuid4().hex[:8]
+    text = escape(answer.answer)
+    text = MARKER.sub(
+        lambda m: f'<a class="rag-cite" href="#rag-src-{uid}-{m.group(1)}">[{m.group(1)}]</a>',
+        text,
+    )
+    kind = "rag-answer" if answer.answerable else "rag-answer rag-declined"
+    parts = [f'<div class="{kind}">{text}</div>']
+    if answer.notice:
+        parts.append(f'<div class="rag-notice">{escape(answer.notice)}</div>')
+    if answer.citations:
+        contexts = contexts or {}
+        sources = "".join(_source(c, contexts.get(c.chunk_id), uid) for c in answer.citations)
+        parts.append(f'<div class="rag-sources">{sources}</div>')
+    return "\n".join(parts)
+
+
+def plain(text: str) -> str:
+    """Streaming text, escaped, markers left as typed."""
+    return re.sub(r"\n", "<br>", escape(text))

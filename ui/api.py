@@ -1,0 +1,161 @@
+"""The REST API: ask (JSON or server-sent events), health, sources, upload.
+
+Every refusal is a 4xx with ``{"error": "one line"}``; nothing a client sends produces a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from rag.errors import QuestionError, StoreError
+from ui.limits import RateLimiter
+from ui.service import Service
+
+MAX_JSON_BYTES = 256 * 1024
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one shape of every refusal."""
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
+    body = await request.body()
+    if len(body) > MAX_JSON_BYTES:
+        return error(413, f"the request body is over {MAX_JSON_BYTES // 1024} KB")
+    try:
+        data = json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error(400, "the request body is not valid JSON")
+    if not isinstance(data, dict):
+        return error(400, 'the request body must be a JSON object like {"question": "..."}')
+    return data
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def build_router(service: Service) -> APIRouter:
+    """The ``/api`` routes over one open service."""
+    router = APIRouter(prefix="/api")
+    limiter = RateLimiter(service.settings.rate_limit_per_minute)
+
+    def limited(request: Request) -> JSONResponse | None:
+        wait = limiter.check(_client(request))
+        if wait:
+            return error(
+                429,
+                f"too many questions; try again in {math.ceil(wait)} s (RAG_RATE_LIMIT_PER_MINUTE)",
+                {"Retry-After": str(math.ceil(wait))},
+            )
+        return None
+
+    @router.post("/ask", summary="Answer a question; returns the answer object")
+    async def ask(request: Request) -> Any:
+        refused = limited(request)
+        if refused:
+            return refused
+        data = await _json_body(request)
+        if isinstance(data, JSONResponse):
+            return data
+        try:
+            answer = await run_in_threadpool(
+                service.pipeline.ask, data.get("question", ""), data.get("history")
+            )
+        except QuestionError as exc:
+            return error(422, str(exc))
+        except StoreError as exc:
+            return error(503, str(exc))
+        return answer.to_dict()
+
+    @router.post("/ask/stream", summary="Answer a question as server-sent events")
+    async def ask_stream(request: Request) -> Any:
+        refused = limited(request)
+        if refused:
+            return refused
+        data = await _json_body(request)
+        if isinstance(data, JSONResponse):
+            return data
+        try:
+            chunks = service.pipeline.stream(data.get("question", ""), data.get("history"))
+        except QuestionError as exc:
+            return error(422, str(exc))
+        return StreamingResponse(
+            _events(chunks),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/health", summary="Whether the store answers")
+    def health() -> Any:
+        try:
+            passages = service.store.collection.count()
+        except Exception as exc:  # any store failure means not ready
+            return error(503, f"the store is not reachable ({type(exc).__name__})")
+        return {"status": "ok", "passages": passages, "answerer": service.pipeline.answerer.name}
+
+    @router.get("/sources/{chunk_id}", summary="A passage with its context, for highlighting")
+    def source(chunk_id: str) -> Any:
+        from rag.sources import passage_in_context
+
+        found = passage_in_context(service.store, chunk_id)
+        if found is None:
+            return error(404, f"no passage with id {chunk_id!r}")
+        return found
+
+    @router.post("/upload", summary="Add a document (.txt .md .html .pdf)")
+    async def upload(file: UploadFile) -> Any:
+        if not service.settings.allow_upload:
+            return error(403, "uploads are turned off on this server (RAG_ALLOW_UPLOAD)")
+        limit = service.settings.max_upload_mb * 1024 * 1024
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            return error(413, f"the file is over {service.settings.max_upload_mb} MB")
+        result = await run_in_threadpool(service.add_document, file.filename or "", data)
+        if result.error:
+            return error(422, f"{Path(result.path).name}: {result.error}")
+        return {
+            "file": Path(result.path).name,
+            "added": result.added,
+            "unchanged": result.unchanged,
+        }
+
+    return router
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _events(chunks: Iterator[Any]) -> Iterator[str]:
+    """Tokens, perhaps a restart, then the final answer object; an error as its own event."""
+    try:
+        for chunk in chunks:
+            if chunk.restart:
+                yield _event("restart", {})
+            if chunk.delta:
+                yield _event("token", {"text": chunk.delta})
+            if chunk.answer is not None:
+                yield _event("answer", chunk.answer.to_dict())
+    except StoreError as exc:
+        yield _event("error", {"error": str(exc)})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """FastAPI's own validation errors in the API's one-line shape."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return error(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")

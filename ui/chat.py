@@ -1,0 +1,127 @@
+"""The chat page (Gradio 6): streamed answers, clickable citations, uploads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import QuestionError
+from rag.sources import passage_in_context
+from ui.answer_html import answer_html, plain
+from ui.service import Service
+
+STATIC = Path(__file__).parent / "static"
+EXAMPLES = [
+    "How long is the Uzbek-Afghan border?",
+    "When did Tajikistan take over guarding its own border?",
+    "How many people from Russia and the CIS joined ISIS?",
+    "What are Russia's red lines in Central Asia?",
+]
+CONCURRENCY = 8
+
+
+def build_chat(service: Service) -> gr.Blocks:
+    """The chat page; answering runs up to ``CONCURRENCY`` questions at once."""
+
+    def respond(
+        message: str, messages: list[dict[str, Any]], turns: list[list[str]]
+    ) -> Iterator[tuple[list[dict[str, Any]], list[list[str]], str]]:
+        messages = [*messages, {"role": "user", "content": plain(message)}]
+        try:
+            chunks = service.pipeline.stream(message, [(t[0], t[1]) for t in turns])
+        except QuestionError as exc:
+            yield [*messages, {"role": "assistant", "content": plain(f"⚠ {exc}")}], turns, ""
+            return
+        text = ""
+        for chunk in chunks:
+            text = chunk.delta if chunk.restart else text + chunk.delta
+            if chunk.answer is None:
+                yield [*messages, {"role": "assistant", "content": plain(text)}], turns, ""
+                continue
+            answer = chunk.answer
+            contexts = {
+                c.chunk_id: ctx
+                for c in answer.citations
+                if (ctx := passage_in_context(service.store, c.chunk_id)) is not None
+            }
+            html = answer_html(answer, contexts)
+            yield (
+                [*messages, {"role": "assistant", "content": html}],
+                [*turns, [message, answer.answer]],
+                "",
+            )
+
+    def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        if not path:
+            return "Choose a file first."
+        progress(0.2, desc="Reading and indexing")
+        data = Path(path).read_bytes()
+        result = service.add_document(Path(path).name, data)
+        if result.error:
+            return f"⚠ {Path(result.path).name}: {result.error}"
+        return (
+            f"Added {Path(result.path).name}: {result.added} new passage(s), "
+            f"{result.unchanged} already stored. Ask about it now."
+        )
+
+    with gr.Blocks(title="Ask the documents") as demo:
+        gr.Markdown(
+            "## Ask the documents\nEvery answer cites its sources: click a **[n]** to see the "
+            "passage in its document, the supporting sentence highlighted."
+        )
+        turns = gr.State([])
+        chatbot = gr.Chatbot(
+            elem_id="rag-chat", height=520, layout="panel", buttons=["copy"], feedback_options=None
+        )
+        with gr.Row():
+            box = gr.Textbox(
+                placeholder="Ask a question about the documents…",
+                show_label=False,
+                scale=8,
+                elem_id="rag-question",
+                max_length=service.settings.max_question_chars,
+            )
+            send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-send")
+            clear = gr.Button("Clear", scale=1, elem_id="rag-clear")
+        gr.Examples(EXAMPLES, inputs=box)
+        outputs = [chatbot, turns, box]
+        for trigger in (box.submit, send.click):
+            trigger(
+                respond,
+                [box, chatbot, turns],
+                outputs,
+                api_visibility="private",
+                concurrency_limit=CONCURRENCY,
+            )
+        clear.click(lambda: ([], [], ""), None, outputs, api_visibility="private")
+        if service.settings.allow_upload:
+            with gr.Accordion("Add a document (.txt .md .html .pdf)", open=False):
+                file = gr.File(
+                    file_types=[".txt", ".md", ".html", ".htm", ".pdf"], elem_id="rag-upload"
+                )
+                status = gr.Markdown()
+                gr.Button("Add to the documents", elem_id="rag-add").click(
+                    upload, file, status, api_visibility="private"
+                )
+
+        def ask(question: str) -> dict[str, Any]:
+            """Answer a question; returns the answer object (answer, citations, ...)."""
+            try:
+                return service.pipeline.ask(question).to_dict()
+            except QuestionError as exc:
+                raise gr.Error(str(exc)) from None
+
+        gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY)  # type: ignore[attr-defined]
+    blocks: gr.Blocks = demo
+    return blocks
+
+
+def page_assets() -> dict[str, str]:
+    """CSS and the click handler, for ``mount_gradio_app``."""
+    return {
+        "css": (STATIC / "chat.css").read_text(),
+        "head": f"<script>{(STATIC / 'chat.js').read_text()}</script>",
+    }
