@@ -44,6 +44,10 @@ def passage_in_context(store: Store, chunk_id: str, margin: int = MARGIN) -> dic
         document = document[:offset] + piece_text + document[offset + len(piece_text) :]
     before = document[max(0, start - margin - lo) : start - lo]
     after = document[end - lo : end - lo + margin]
+    if start - len(before) > 0 and " " in before:  # begin and end on whole words
+        before = before[before.index(" ") + 1 :]
+    if end - lo + margin < len(document) and " " in after:
+        after = after[: after.rindex(" ")]
     return {
         "chunk_id": chunk_id,
         "source": meta.get("source"),

@@ -47,7 +47,7 @@ class MiniLMEmbedder:
         model_path: Path | None = None,
         *,
         max_tokens: int = 256,
-        batch_size: int = 32,
+        batch_size: int = 16,
         threads: int | None = None,
     ) -> None:
         self._model_path = model_path
@@ -71,6 +71,10 @@ class MiniLMEmbedder:
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
             options = ort.SessionOptions()
             options.log_severity_level = 3
+            # The arena would keep the peak activation memory of the largest batch for the
+            # life of the process (about +380 MB at 32 x 128 tokens, measured); without it the
+            # server stays small at a cost within measurement noise.
+            options.enable_cpu_mem_arena = False
             if self._threads:
                 options.intra_op_num_threads = self._threads
             session = ort.InferenceSession(

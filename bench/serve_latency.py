@@ -1,0 +1,120 @@
+"""`rag serve` on loopback: time to first streamed token, full answer, and memory.
+
+Run: .venv/bin/python bench/serve_latency.py [--questions 100] [--json out.json]
+
+Starts the server with a fresh data folder (offline answerer), streams questions from
+tests/data/qa.jsonl through /api/ask/stream one at a time, then reads the server's resident
+memory. Figures are medians and percentiles of one run on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    rows = [json.loads(x) for x in (ROOT / "tests/data/qa.jsonl").read_text().splitlines() if x]
+    port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="rag-serve-bench-")) / "data"
+    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_RATE_LIMIT_PER_MINUTE": "0"}
+    rag = str(Path(sys.executable).parent / "rag")
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [rag, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        ready_s = time.perf_counter() - started
+        first_token: list[float] = []
+        full: list[float] = []
+        with httpx.Client(timeout=60) as client:
+            for i in range(args.questions):
+                row = rows[i % len(rows)]
+                body = {"question": row["question"], "history": row.get("history", [])}
+                t0 = time.perf_counter()
+                got_token = None
+                with client.stream("POST", f"{url}/api/ask/stream", json=body) as response:
+                    for line in response.iter_lines():
+                        if got_token is None and line.startswith("event: token"):
+                            got_token = time.perf_counter()
+                        if line.startswith("event: answer"):
+                            break
+                end = time.perf_counter()
+                first_token.append(1000 * ((got_token or end) - t0))
+                full.append(1000 * (end - t0))
+        figures = {
+            "questions": args.questions,
+            "server_ready_s": round(ready_s, 2),
+            "first_token_ms": {
+                "p50": round(statistics.median(first_token), 1),
+                "p95": round(percentile(first_token, 95), 1),
+            },
+            "full_answer_ms": {
+                "p50": round(statistics.median(full), 1),
+                "p95": round(percentile(full, 95), 1),
+            },
+            "memory_after": memory_mb(server.pid),
+            "targets": {"first_token_p50_ms": 150, "rss_mb": 500},
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"rag serve ready in {figures['server_ready_s']} s (ingest of the article included)")
+    print(f"/api/ask/stream over {args.questions} questions, offline answerer, one client:")
+    print(f"  first token ms: {figures['first_token_ms']}")
+    print(f"  full answer ms: {figures['full_answer_ms']}")
+    print(f"  server memory after: {figures['memory_after']}")
+    print("targets: first token p50 <= 150 ms; resident memory <= 500 MB")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The chat page and the widget in a real browser: Debian's Chromium, headless, via Playwright.
+
+Screenshots land in artifacts/ for a person to look at.
+"""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.server
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = (
+    "Security bulletin\n\nThe Quokka valley dam is 512 meters wide. "
+    '<script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> '
+    '<a href="javascript:window.__xss=3">click</a>\n'
+)
+
+
+@pytest.fixture(scope="module")
+def page_factory() -> Iterator[object]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield lambda: browser.new_page(viewport={"width": 1200, "height": 900})
+        finally:
+            browser.close()
+
+
+def ask_in_chat(page, url: str, question: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url + "/")
+    box = page.locator("#rag-question textarea").first
+    box.wait_for(timeout=30_000)
+    before = page.locator(".rag-answer").count()
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(
+        f"document.querySelectorAll('.rag-answer').length > {before}", timeout=30_000
+    )
+
+
+def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    page = page_factory()
+    ask_in_chat(page, app_server, "How long is the Uzbek-Afghan border?")
+    answer = page.locator(".rag-answer").last
+    assert "137 km" in answer.inner_text()
+    source = page.locator("details.rag-source").last
+    assert not source.evaluate("d => d.open")
+    answer.locator("a.rag-cite").first.click()
+    page.wait_for_function("document.querySelector('details.rag-source').open")
+    support = source.locator("mark.rag-support")
+    assert "Uzbek-Afghan border of 137 km" in support.inner_text()
+    assert "2016-01-06" in source.locator("summary").inner_text()
+    assert source.locator(".rag-context").inner_text().startswith("…")  # shown inside its document
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+
+
+def test_declined_answers_look_different(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    page = page_factory()
+    ask_in_chat(page, app_server, "What is the capital of Uzbekistan?")
+    declined = page.locator(".rag-answer").last
+    assert "rag-declined" in (declined.get_attribute("class") or "")
+    assert declined.inner_text().startswith("The documents don't say.")
+    assert page.locator("details.rag-source").count() == 0
+
+
+def test_widget_on_the_demo_page_keeps_clickable_sources(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    page = page_factory()
+    page.goto(app_server + "/embed-demo")
+    widget = page.locator("[data-rag-cite]")
+    widget.locator("button.bubble").click()
+    field = widget.locator("input")
+    field.fill("How long is the Uzbek-Afghan border?")
+    field.press("Enter")
+    cite = widget.locator("button.cite").first
+    cite.wait_for(timeout=30_000)
+    cite.click()
+    details = widget.locator("details").first
+    page.wait_for_timeout(500)
+    assert details.evaluate("d => d.open")
+    assert "Uzbek-Afghan border of 137 km" in details.locator("mark").inner_text()
+    send = widget.locator("form button")
+    assert send.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(29, 78, 216)"
+    host_button = page.locator("main button")
+    assert host_button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(255, 105, 180)"
+    page.screenshot(path=str(ARTIFACTS / "widget.png"))
+
+
+def test_hostile_document_text_is_shown_not_run(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    name = '<img src=x onerror="window.__xss=9">quokka.txt'
+    response = httpx.post(
+        f"{app_server}/api/upload", files={"file": (name, XSS.encode())}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    question = "How wide is the Quokka valley dam?"
+
+    page = page_factory()
+    ask_in_chat(page, app_server, question)
+    answer = page.locator(".rag-answer").last
+    assert "512 meters" in answer.inner_text()
+    page.locator("a.rag-cite").last.click()
+    page.wait_for_timeout(500)
+    shown = page.locator("details.rag-source").last.inner_text()
+    assert "<script>window.__xss = 1</script>" in shown and 'onerror="window.__xss = 2"' in shown
+    assert page.evaluate("window.__xss") is None
+
+    page.goto(app_server + "/embed-demo")
+    widget = page.locator("[data-rag-cite]")
+    widget.locator("button.bubble").click()
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    widget.locator("button.cite").first.wait_for(timeout=30_000)
+    widget.locator("button.cite").first.click()
+    page.wait_for_timeout(800)
+    assert "<script>window.__xss = 1</script>" in widget.locator("details").first.inner_text()
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=str(ARTIFACTS / "widget-hostile.png"))
