@@ -206,3 +206,31 @@ def test_gradio_client_calls_the_named_endpoint(app_server: str) -> None:
     client = Client(app_server + "/", verbose=False)
     result = client.predict("How long is the Uzbek-Afghan border?", api_name="/ask")
     assert "137 km" in result["answer"] and result["citations"][0]["n"] == 1
+
+
+def test_the_readme_start_command_brings_up_the_chat(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT, free_port, wait_for_port
+
+    readme = (ROOT / "README.md").read_text()
+    first, second = readme.split("```")[1].strip().splitlines()[1:3]
+    assert first.startswith("scripts/start ") and second.startswith("scripts/test ")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "start"), "--port", str(port)],
+        env={**os.environ, "RAG_DATA_DIR": str(tmp_path / "data")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, process, timeout=180)  # type: ignore[arg-type]
+        assert process.stdout is not None
+        assert process.stdout.readline().decode().startswith(f"Chat: http://127.0.0.1:{port}/")
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health").json()["passages"] == 28
+        assert "gradio" in httpx.get(f"http://127.0.0.1:{port}/").text.lower()
+    finally:
+        stop_process(process)  # type: ignore[arg-type]
+        if process.stdout:
+            process.stdout.close()
