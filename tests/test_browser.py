@@ -131,3 +131,23 @@ def test_hostile_document_text_is_shown_not_run(app_server: str, page_factory) -
     assert "<script>window.__xss = 1</script>" in widget.locator("details").first.inner_text()
     assert page.evaluate("window.__xss") is None
     page.screenshot(path=str(ARTIFACTS / "widget-hostile.png"))
+
+
+def test_a_document_added_from_the_page_can_be_asked_about(
+    app_server: str, page_factory, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    document = tmp_path / "lighthouse.md"
+    document.write_text(
+        "# Lighthouse log\n\nThe Vardo lighthouse keeper logged 317 storms in 1987.\n"
+    )
+    page = page_factory()
+    page.goto(app_server + "/")
+    page.get_by_text("Add a document").click()
+    page.locator("#rag-upload input[type=file]").set_input_files(str(document))
+    page.wait_for_timeout(1000)
+    page.locator("#rag-add").click()
+    page.get_by_text("Added lighthouse.md: 1 new passage(s)").wait_for(timeout=60_000)
+    ask_in_chat(page, app_server, "How many storms did the Vardo lighthouse keeper log?")
+    answer = page.locator(".rag-answer").last
+    assert "317 storms" in answer.inner_text()
+    assert "Lighthouse log" in page.locator("details.rag-source summary").last.inner_text()
