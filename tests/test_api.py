@@ -227,7 +227,8 @@ def test_the_readme_start_command_brings_up_the_chat(tmp_path: Path) -> None:
     try:
         wait_for_port(port, process, timeout=180)  # type: ignore[arg-type]
         assert process.stdout is not None
-        assert process.stdout.readline().decode().startswith(f"Chat: http://127.0.0.1:{port}/")
+        printed = [process.stdout.readline().decode() for _ in range(30)]  # install lines first
+        assert any(line.startswith(f"Chat: http://127.0.0.1:{port}/") for line in printed)
         assert httpx.get(f"http://127.0.0.1:{port}/api/health").json()["passages"] == 28
         assert "gradio" in httpx.get(f"http://127.0.0.1:{port}/").text.lower()
     finally:
