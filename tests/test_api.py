@@ -227,8 +227,11 @@ def test_the_readme_start_command_brings_up_the_chat(tmp_path: Path) -> None:
     try:
         wait_for_port(port, process, timeout=180)  # type: ignore[arg-type]
         assert process.stdout is not None
-        printed = [process.stdout.readline().decode() for _ in range(30)]  # install lines first
-        assert any(line.startswith(f"Chat: http://127.0.0.1:{port}/") for line in printed)
+        for _ in range(30):  # pip may print warnings before the server's line
+            line = process.stdout.readline().decode()
+            if line.startswith("Chat: "):
+                break
+        assert line.startswith(f"Chat: http://127.0.0.1:{port}/")
         assert httpx.get(f"http://127.0.0.1:{port}/api/health").json()["passages"] == 28
         assert "gradio" in httpx.get(f"http://127.0.0.1:{port}/").text.lower()
     finally:
