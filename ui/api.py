@@ -60,12 +60,13 @@ def build_router(service: Service) -> APIRouter:
             )
         return None
 
+    async def question(request: Request) -> dict[str, Any] | JSONResponse:
+        """The request's JSON object, or the refusal (rate limit, size, syntax) to send."""
+        return limited(request) or await _json_body(request)
+
     @router.post("/ask", summary="Answer a question; returns the answer object")
     async def ask(request: Request) -> Any:
-        refused = limited(request)
-        if refused:
-            return refused
-        data = await _json_body(request)
+        data = await question(request)
         if isinstance(data, JSONResponse):
             return data
         try:
@@ -80,10 +81,7 @@ def build_router(service: Service) -> APIRouter:
 
     @router.post("/ask/stream", summary="Answer a question as server-sent events")
     async def ask_stream(request: Request) -> Any:
-        refused = limited(request)
-        if refused:
-            return refused
-        data = await _json_body(request)
+        data = await question(request)
         if isinstance(data, JSONResponse):
             return data
         try:
