@@ -151,3 +151,17 @@ def test_a_document_added_from_the_page_can_be_asked_about(
     answer = page.locator(".rag-answer").last
     assert "317 storms" in answer.inner_text()
     assert "Lighthouse log" in page.locator("details.rag-source summary").last.inner_text()
+
+
+def test_the_chat_page_embeds_in_an_iframe(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    page = page_factory()
+    page.set_content(
+        f'<h1>Host</h1><iframe src="{app_server}/" style="width:1000px;height:800px"></iframe>'
+    )
+    frame = page.frame_locator("iframe")
+    box = frame.locator("#rag-question textarea")
+    box.wait_for(timeout=30_000)
+    box.fill("Who translated the interview from Russian?")
+    box.press("Enter")
+    frame.locator("a.rag-cite").first.wait_for(timeout=30_000)
+    assert "Kristina Rus" in frame.locator(".rag-answer").last.inner_text()
