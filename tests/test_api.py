@@ -238,3 +238,27 @@ def test_the_readme_start_command_brings_up_the_chat(tmp_path: Path) -> None:
         stop_process(process)  # type: ignore[arg-type]
         if process.stdout:
             process.stdout.close()
+
+
+def test_a_bad_upload_never_replaces_a_good_one(app_server: str) -> None:
+    good = b"Harbour notes\n\nThe Ostrava harbour crane lifts 90 tonnes."
+    assert (
+        httpx.post(
+            f"{app_server}/api/upload", files={"file": ("harbour.txt", good)}, timeout=60
+        ).status_code
+        == 200
+    )
+    bad = httpx.post(
+        f"{app_server}/api/upload",
+        files={"file": ("harbour.txt", b"\x00\x01\x02binary" * 10)},
+        timeout=60,
+    )
+    assert bad.status_code == 422 and bad.json()["error"].startswith("harbour.txt: ")
+    answer = httpx.post(
+        f"{app_server}/api/ask",
+        json={"question": "How much does the Ostrava harbour crane lift?"},
+        timeout=30,
+    ).json()
+    assert "90 tonnes" in answer["answer"]
+    source = answer["citations"][0]["source"]
+    assert Path(source).read_bytes() == good

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.indexer import FileResult, Indexer
+from ingest.loaders import LoadError, load
 from rag.api import Pipeline
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
@@ -40,16 +42,25 @@ class Service:
         return cls(settings, store, Pipeline.open(settings, store))
 
     def add_document(self, filename: str, data: bytes) -> FileResult:
-        """Save an upload inside the data folder and ingest it with the CLI's code."""
+        """Save an upload inside the data folder and ingest it with the CLI's code.
+
+        The file is checked where it cannot replace anything first: an unreadable upload
+        named like an earlier one leaves that one, and its passages, as they were.
+        """
         folder = (self.settings.data_dir / "uploads").resolve()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / safe_upload_name(filename)
         if path.parent != folder:  # cannot happen with a cleaned name; never write elsewhere
             return FileResult(filename, error="invalid file name")
-        with _ingest_lock:
-            path.write_bytes(data)
-            report = Indexer(self.store).ingest([path])
-        return report.files[0]
+        with _ingest_lock, tempfile.TemporaryDirectory(dir=folder) as scratch:
+            trial = Path(scratch) / path.name
+            trial.write_bytes(data)
+            try:
+                load(trial)
+            except LoadError as exc:
+                return FileResult(str(path), error=str(exc))
+            trial.replace(path)
+            return Indexer(self.store).ingest([path]).files[0]
 
     def close(self) -> None:
         """Release the store."""
