@@ -54,8 +54,13 @@ class HybridRetriever(BaseRetriever):
             return self._bm25
 
     def idf(self, term: str) -> float:
-        """How rare a stemmed term is in the store (BM25's idf); unseen terms are rarest."""
-        return self._keyword_index().idf(term)
+        """How rare a stemmed term is in the store (BM25's idf); unseen terms are rarest.
+
+        Read from the index the last search used: answering calls this for every question
+        word right after retrieval, so it must not ask the store for its revision each time.
+        """
+        index = self._bm25 or self._keyword_index()
+        return index.idf(term)
 
     def _get_relevant_documents(
         self,

@@ -6,6 +6,7 @@ Every refusal is a 4xx with ``{"error": "one line"}``; nothing a client sends pr
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from ui.limits import RateLimiter
 from ui.service import Service
 
 MAX_JSON_BYTES = 256 * 1024
+log = logging.getLogger(__name__)
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -145,12 +147,18 @@ def _events(chunks: Iterator[Any]) -> Iterator[str]:
                 yield _event("token", {"text": chunk.delta})
             if chunk.answer is not None:
                 yield _event("answer", chunk.answer.to_dict())
-    except StoreError as exc:
-        yield _event("error", {"error": str(exc)})
+    except Exception as exc:  # the status line is sent: report in the stream, never hang up
+        log.exception("answer stream failed")
+        yield _event("error", {"error": f"the answer could not be finished ({type(exc).__name__})"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """FastAPI's own validation errors in the API's one-line shape."""
+    """FastAPI's own validation errors, and any failure, in the API's one-line shape."""
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request failed: %s", request.url.path)
+        return error(503, f"the service could not answer ({type(exc).__name__}); try again")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
