@@ -45,6 +45,21 @@ class Pipeline:
             settings, store, build_chain(retriever, answerer, _condenser(answerer)), answerer
         )
 
+    def warm(self) -> int:
+        """Embed the store's sentences for the extractive answerer ahead of questions.
+
+        For long-running servers; returns how many sentences were embedded (0 when the
+        answerer quotes nothing offline).
+        """
+        from rag.passages import Passage
+
+        quoting = getattr(self.answerer, "fallback", self.answerer)
+        if not hasattr(quoting, "warm"):
+            return 0
+        passages = (Passage(1, id_, text, meta, 0.0) for id_, text, meta in self.store.records())
+        count: int = quoting.warm(passages)
+        return count
+
     def close(self) -> None:
         """Release the store."""
         self.store.close()

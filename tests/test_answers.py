@@ -127,3 +127,21 @@ def test_the_chain_is_a_runnable_with_invoke_stream_and_batch(pipeline: Pipeline
     assert [b.answer.answerable for b in batch if b.answer] == [True, False]
     timings = final.timings
     assert 0 < timings.retrieve_ms <= timings.total_ms and timings.generate_ms <= timings.total_ms
+
+
+def test_after_warming_a_question_embeds_only_itself(article_data_dir: Path) -> None:
+    from rag.embeddings.cache import CachingEmbedder
+    from tests.test_indexer import CountingEmbedder
+
+    with Pipeline.open(Settings(data_dir=article_data_dir)) as fresh:
+        embedder = fresh.store.embedder
+        assert isinstance(embedder, CachingEmbedder)
+        assert fresh.warm() > 80  # the article's statements; questions and titles left out
+        counter = CountingEmbedder(embedder.inner)
+        embedder.inner = counter  # type: ignore[assignment]
+        try:
+            answer = fresh.ask("Which valley has an acute employment problem?")
+        finally:
+            embedder.inner = counter.inner  # type: ignore[assignment]
+    assert "Fergana valley" in answer.answer
+    assert counter.texts <= 1  # at most the question: every sentence vector came from the cache

@@ -39,7 +39,10 @@ class Service:
         store = Store.open(settings, write=True)
         if store.collection.count() == 0:
             Indexer(store).ingest([DEFAULT_CORPUS])
-        return cls(settings, store, Pipeline.open(settings, store))
+        pipeline = Pipeline.open(settings, store)
+        # First questions then answer as fast as later ones (sentence vectors are cached).
+        threading.Thread(target=pipeline.warm, name="warm-sentences", daemon=True).start()
+        return cls(settings, store, pipeline)
 
     def add_document(self, filename: str, data: bytes) -> FileResult:
         """Save an upload inside the data folder and ingest it with the CLI's code.
