@@ -97,3 +97,10 @@ def test_unknown_provider_or_model_names_the_setting() -> None:
         get_embedder("nope", "x")
     with pytest.raises(ValueError, match="RAG_EMBEDDING_MODEL"):
         get_embedder("onnx", "bge-large")
+
+
+def test_the_store_as_a_langchain_vector_store(article_store: Store) -> None:
+    vectorstore = article_store.as_langchain()
+    found = vectorstore.similarity_search("Uzbek-Afghan border 137 km", k=3)
+    assert any("Uzbek-Afghan border of 137 km" in d.page_content for d in found)
+    assert all(d.metadata["source"].endswith("sternik-interview-2016.txt") for d in found)
