@@ -22,8 +22,12 @@ from rag.sentences import split_sentences
 # claims about other passages' facts score below 0.35 once their numbers and names count.
 SUPPORT_MIN = 0.45
 MISSING_NUMBER_PENALTY = 0.3
-MISSING_NAME_PENALTY = 0.2
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+MISSING_NAME_PENALTY = 0.3
+_NUMBER = re.compile(
+    r"\d+(?:[.,]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b",
+    re.I,
+)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZА-ЯЁ][\w-]{2,}")
 MIN_PREFIX = 4  # "Turkmen" matches "Turkmenistan", "jealous" matches "jealousy"
 CONTEXT_SHARE = 0.5
@@ -80,9 +84,9 @@ def _mismatch(claim: str, passage: str) -> float:
     Embeddings blur "137 km" and "745 km", "Uzbek" and "Turkmen": the facts a wrong citation
     gets wrong. A claim's numbers and proper names must all be in the passage it cites.
     """
-    numbers = {n.replace(",", "") for n in _NUMBER.findall(passage)}
+    numbers = {n.replace(",", "").lower() for n in _NUMBER.findall(passage)}
     penalty = 0.0
-    if any(n.replace(",", "") not in numbers for n in _NUMBER.findall(claim)):
+    if any(n.replace(",", "").lower() not in numbers for n in _NUMBER.findall(claim)):
         penalty += MISSING_NUMBER_PENALTY
     words = {w.lower() for w in re.findall(r"\w+", passage)}
     missing = [

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 from rag.answer import Answer
 from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
+from rag.claims import split_claims
 from rag.embeddings.base import Embedder
 from rag.passages import Passage
 from rag.query import Turn, is_follow_up, search_query
-from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.support import SUPPORT_MIN, best_support
 
@@ -41,11 +41,6 @@ SYSTEM_PROMPT = "\n".join(
 CONDENSE_PROMPT = """Rewrite the user's last question so that it can be understood without the \
 conversation. Reply with the rewritten question only."""
 
-_MARKER = re.compile(
-    r"\s*[\[【]\s*(?:(?:passage|source|doc(?:ument)?)\s*)?\^?"
-    r"(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]】]",
-    re.I,
-)
 _DECLINES = re.compile(
     r"documents? (?:do(?:es)?n[’']?t|do not|does not) (?:say|contain|mention)|"
     r"passages? (?:do(?:es)?n[’']?t|do not|does not) (?:say|contain|mention)|"
@@ -143,34 +138,10 @@ class GenerativeAnswerer:
 Judge = Callable[[str, Passage], tuple[tuple[int, int], float]]
 
 
-def _claims(text: str) -> list[tuple[str, list[int]]]:
-    """Sentences without their markers, each with the passage numbers it cited."""
-    clean_parts: list[str] = []
-    cited_at: list[tuple[int, list[int]]] = []
-    position = 0
-    length = 0
-    for m in _MARKER.finditer(text):
-        piece = text[position : m.start()]
-        clean_parts.append(piece)
-        length += len(piece)
-        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
-        cited_at.append((length, numbers))
-        position = m.end()
-    clean_parts.append(text[position:])
-    clean = "".join(clean_parts)
-    spans = split_sentences(clean)
-    claims: list[tuple[str, list[int]]] = [(clean[s:e], []) for s, e in spans]
-    for offset, numbers in cited_at:
-        owner = max((i for i, (s, _) in enumerate(spans) if s < offset), default=0)
-        if claims:
-            claims[owner][1].extend(numbers)
-    return claims
-
-
 def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai") -> Answer:
     """The model's text with every marker checked, repaired or dropped, then renumbered."""
     passages = list(request.passages)
-    claims = _claims(text.strip())
+    claims = split_claims(text.strip())
     if not claims or (_DECLINES.search(text) and len(claims) <= 2):
         return declined(request.question, name)
     order: list[int] = []  # passage indexes in order of first citation

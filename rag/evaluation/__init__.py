@@ -1,0 +1,1 @@
+"""Scoring answers: retrieval, answer and citation metrics, and the judges of support."""
