@@ -60,6 +60,7 @@ class Chunker:
 
     def __init__(self, size: int = 600, overlap: int = 100) -> None:
         self.size = size
+        self.overlap = overlap
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=size,
             chunk_overlap=overlap,
@@ -80,7 +81,9 @@ class Chunker:
             if at < 0:
                 continue
             span = (start + at, start + at + len(piece))
-            cursor = at + 1
+            # The next piece starts at most ``overlap`` before this one ends: searching from
+            # there keeps a short repeated phrase from matching an earlier occurrence.
+            cursor = max(at + 1, at + len(piece) - self.overlap)
             if pieces and span[1] <= pieces[-1][1]:
                 continue  # nothing new: only repeats its neighbour's overlap
             if pieces and span[1] - pieces[-1][1] < _MIN_NEW_CHARS:
@@ -130,4 +133,22 @@ class Chunker:
                         context=head,
                     )
                 )
-        return chunks
+        return _drop_covered(chunks)
+
+
+def _drop_covered(chunks: list[Chunk]) -> list[Chunk]:
+    """Remove chunks whose every character their two neighbours already hold.
+
+    Overlapping split pieces packed with whole paragraphs can leave a chunk that only repeats
+    its neighbours; it would add a duplicate search hit and nothing else.
+    """
+    kept = list(chunks)
+    i = 1
+    while i < len(kept) - 1:
+        before, chunk, after = kept[i - 1], kept[i], kept[i + 1]
+        if before.end >= after.start and before.start <= chunk.start and chunk.end <= after.end:
+            del kept[i]
+            i = max(1, i - 1)
+        else:
+            i += 1
+    return kept

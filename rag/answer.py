@@ -64,6 +64,8 @@ class Answer:
     notice: str | None = None
     timings: Timings = field(default_factory=Timings)
     question: str = ""
+    # Ids of the passages the answerer read, in retrieval order (cited or not): for evaluation.
+    retrieved: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: plain types only."""

@@ -17,6 +17,7 @@ from rag.answerers.base import Answerer
 from rag.chain import AnswerChunk, Question
 from rag.inputs import parse_history, validate_question
 from rag.query import Turn
+from rag.retriever import HybridRetriever
 from rag.settings import Settings
 from rag.store import Store
 
@@ -29,21 +30,20 @@ class Pipeline:
     store: Store
     chain: Runnable[Question, AnswerChunk]
     answerer: Answerer
+    retriever: HybridRetriever
 
     @classmethod
     def open(cls, settings: Settings | None = None, store: Store | None = None) -> Pipeline:
         """Build the chain the settings describe, over ``store`` or the store opened to read."""
         from rag.answerers import make_answerer
         from rag.chain import build_chain
-        from rag.retriever import HybridRetriever
 
         settings = settings or Settings()
         store = store or Store.open(settings)
         retriever = HybridRetriever(store=store, k=settings.answer_k)
         answerer = make_answerer(settings, store.embedder, retriever.idf)
-        return cls(
-            settings, store, build_chain(retriever, answerer, _condenser(answerer)), answerer
-        )
+        chain = build_chain(retriever, answerer, _condenser(answerer))
+        return cls(settings, store, chain, answerer, retriever)
 
     def warm(self) -> int:
         """Embed the store's sentences for the extractive answerer ahead of questions.

@@ -90,8 +90,9 @@ def build_chain(
                     yield AnswerChunk(restart=True)
                 elif isinstance(event, Answer):
                     now = time.perf_counter()
+                    retrieved = tuple(p.chunk_id for p in state.request.passages)
                     yield AnswerChunk(
-                        answer=event.with_timings(
+                        answer=replace(event, retrieved=retrieved).with_timings(
                             retrieve_ms=round(state.retrieve_ms, 2),
                             generate_ms=round(1000 * (now - generating), 2),
                             total_ms=round(1000 * (now - state.started), 2),

@@ -202,37 +202,127 @@ def _read_history(path: Path) -> Any:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write one JSON line per input line.",
+    help="Results, one JSON line per input line.",
 )
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML report [OUT.html or eval-report.html].",
+)
+@click.option(
+    "--metrics",
+    "metrics_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the metrics as JSON (for a later --compare).",
+)
+@click.option(
+    "--compare",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Metrics JSON of an earlier run, shown beside these.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--judge",
+    type=click.Choice(["offline", "llm"]),
+    default="offline",
+    show_default=True,
+    help="Who judges whether cited passages support a sentence.",
+)
+@click.option(
+    "--min",
+    "minimums",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Fail when METRIC falls below VALUE (repeatable).",
+)
+@click.option("--min-citation-recall", type=float, help="Shortcut for --min citation_recall=VALUE.")
 @click.pass_context
-def eval_(ctx: click.Context, dataset: Path, out: Path) -> None:
-    """Answer every question of a JSONL dataset and write the answers beside its fields.
+def eval_(
+    ctx: click.Context,
+    dataset: Path,
+    out: Path | None,
+    report: Path | None,
+    metrics_path: Path | None,
+    compare: Path | None,
+    as_json: bool,
+    judge: str,
+    minimums: tuple[str, ...],
+    min_citation_recall: float | None,
+) -> None:
+    """Answer and score every question of a JSONL dataset; write results and an HTML report.
 
-    Example: rag eval questions.jsonl --out answers.jsonl
+    Example: rag eval eval/sternik.jsonl --out results.jsonl --min-citation-recall 0.9
     """
     from rich.progress import Progress
 
     from rag import dataset as ds
     from rag.api import Pipeline
+    from rag.evaluation import report as reports
+    from rag.evaluation.judges import LLMJudge, OfflineJudge
+    from rag.evaluation.run import run, summarise
 
+    floors = _floors(minimums, min_citation_recall)
     items = list(ds.read(dataset))
-    failed = 0
-    with (
-        Pipeline.open(_settings(ctx)) as pipeline,
-        out.open("w", encoding="utf-8") as handle,
-        Progress(transient=True, console=_stderr()) as progress,
-    ):
-        task = progress.add_task("Answering", total=len(items))
-        for record in ds.answer_all(items, pipeline.ask):
-            if "error" in record:
-                failed += 1
-                click.echo(f"error: {dataset}: line {record['line']}: {record['error']}", err=True)
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            progress.advance(task)
-    click.echo(f"Answered {len(items) - failed} of {len(items)} question(s); wrote {out}.")
-    if failed:
+    settings = _settings(ctx)
+    with Pipeline.open(settings) as pipeline:
+        verdict = (
+            LLMJudge(settings)
+            if judge == "llm"
+            else OfflineJudge(pipeline.store.embedder, pipeline.retriever.idf)
+        )
+        with Progress(transient=True, console=_stderr()) as progress:
+            task = progress.add_task("Evaluating", total=len(items))
+            rows = list(run(pipeline, items, verdict, lambda: progress.advance(task)))
+    metrics = summarise(rows, settings.answer_k)
+    for row in rows:
+        if "error" in row:
+            click.echo(f"error: {dataset}: line {row['line']}: {row['error']}", err=True)
+    if out:
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    report = report or (out.with_suffix(".html") if out else Path("eval-report.html"))
+    report.write_text(reports.html(rows, metrics, f"Evaluation of {dataset.name}"))
+    if metrics_path:
+        metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    old = json.loads(compare.read_text()) if compare else None
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        click.echo(reports.summary(metrics, old))
+    answered = sum("error" not in r for r in rows)
+    click.echo(
+        f"Answered {answered} of {len(rows)} question(s); report {report}"
+        + (f"; results {out}" if out else "")
+        + ".",
+        err=as_json,
+    )
+    below = [
+        f"{name} {_fmt_metric(metrics.get(name))} is below the minimum {floor:g}"
+        for name, floor in floors.items()
+        if metrics.get(name) is None or float(metrics[name]) < floor
+    ]
+    for line in below:
+        click.echo(f"error: {line}", err=True)
+    if below:
+        sys.exit(3)
+    if answered < len(rows):
         sys.exit(1)
+
+
+def _floors(minimums: tuple[str, ...], citation_recall: float | None) -> dict[str, float]:
+    floors: dict[str, float] = {}
+    for item in minimums:
+        name, _, value = item.partition("=")
+        try:
+            floors[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not METRIC=NUMBER", param_hint="--min") from None
+    if citation_recall is not None:
+        floors["citation_recall"] = citation_recall
+    return floors
+
+
+def _fmt_metric(value: Any) -> str:
+    return "missing" if value is None else f"{float(value):.3f}"
 
 
 @cli.command()

@@ -169,7 +169,12 @@ class ExtractiveAnswerer:
             if chunk_id not in numbers:
                 numbers[chunk_id] = len(numbers) + 1
                 supports[chunk_id] = (candidate.start, candidate.end)
-            part = f"{candidate.text} [{numbers[chunk_id]}]"
+            # Every quoted sentence carries its own marker: a claim is checked sentence by
+            # sentence, and an unmarked sentence would be an uncited claim.
+            marker = f" [{numbers[chunk_id]}]"
+            text = candidate.text
+            sentences = split_sentences(text) or [(0, len(text))]
+            part = " ".join(" ".join(text[s:e].split()) + marker for s, e in sentences)
             yield part if not parts else " " + part
             parts.append(part)
         by_id = {c.passage.chunk_id: c.passage for c in chosen}

@@ -1,0 +1,167 @@
+"""Running a dataset through the pipeline and scoring every answer (``rag eval``).
+
+Dataset fields read, all optional but ``question``: ``history``, ``answerable`` (false for a
+question the documents do not answer; default true), ``reference`` (a short answer),
+``evidence`` (list of verbatim gold passages' text), ``id``, ``kind``. Metrics that need a
+field are computed over the rows that have it; ``evaluation.md`` in the README defines them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from rag.api import Pipeline
+from rag.dataset import Item
+from rag.errors import QuestionError
+from rag.evaluation.metrics import (
+    Judge,
+    answer_contains,
+    citation_score,
+    contains,
+    first_hit,
+    recall_at_k,
+    reciprocal_rank,
+    token_f1,
+)
+
+
+def _texts(pipeline: Pipeline, ids: list[str]) -> list[str]:
+    if not ids:
+        return []
+    found = pipeline.store.collection.get(ids=ids, include=["documents"])
+    by_id = dict(zip(found["ids"], found["documents"] or [], strict=True))
+    return [by_id.get(i) or "" for i in ids]
+
+
+def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
+    """One output row: the input fields, the answer object, ``scores`` and ``verdicts``."""
+    if item.error:
+        return {**item.fields, "line": item.line, "error": item.error}
+    try:
+        answer = pipeline.ask(item.question, item.history)
+    except QuestionError as exc:
+        return {**item.fields, "line": item.line, "error": str(exc)}
+    fields = item.fields
+    answerable = fields.get("answerable", True) is not False
+    evidence = [str(e) for e in fields.get("evidence") or []]
+    reference = fields.get("reference")
+    k = pipeline.settings.answer_k
+    scores: dict[str, Any] = {"answerable": answerable, "declined": not answer.answerable}
+    if evidence:
+        rank = first_hit(_texts(pipeline, list(answer.retrieved)), evidence)
+        scores.update(
+            {
+                "rank": rank,
+                "recall@1": recall_at_k(rank, 1),
+                "recall@3": recall_at_k(rank, 3),
+                f"recall@{k}": recall_at_k(rank, k),
+                "mrr": reciprocal_rank(rank),
+            }
+        )
+    if answerable and isinstance(reference, str) and answer.answerable:
+        scores["token_f1"] = token_f1(answer.answer, reference)
+        scores["contains_reference"] = float(answer_contains(answer.answer, reference))
+    elif answerable and isinstance(reference, str):
+        scores["token_f1"] = scores["contains_reference"] = 0.0
+    verdicts: list[dict[str, Any]] = []
+    if answer.answerable:
+        cited = citation_score(answer.answer, {c.n: c.text for c in answer.citations}, judge)
+        scores["citation_recall"] = cited.recall
+        scores["citation_precision"] = cited.precision
+        verdicts = [
+            {
+                "sentence": v.sentence,
+                "cited": list(v.cited),
+                "supported": v.supported,
+                "relevant": list(v.relevant),
+            }
+            for v in cited.sentences
+        ]
+        if evidence:
+            scores["gold_cited"] = float(
+                any(contains(c.text, e) for c in answer.citations for e in evidence)
+            )
+    return {**fields, **answer.to_dict(), "scores": scores, "verdicts": verdicts}
+
+
+def run(
+    pipeline: Pipeline, items: list[Item], judge: Judge, on_row: Callable[[], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Score the items in order."""
+    for item in items:
+        yield score_item(pipeline, item, judge)
+        if on_row:
+            on_row()
+
+
+def _mean(
+    rows: list[dict[str, Any]], key: str, where: Callable[[dict[str, Any]], bool]
+) -> float | None:
+    values = [float(r["scores"][key]) for r in rows if key in r["scores"] and where(r["scores"])]
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def _percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 2)
+
+
+def _every(scores: dict[str, Any]) -> bool:
+    return True
+
+
+def _answerable(scores: dict[str, Any]) -> bool:
+    return bool(scores["answerable"])
+
+
+def _answered(scores: dict[str, Any]) -> bool:
+    return not scores["declined"]
+
+
+def summarise(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
+    """Dataset-level metrics from scored rows (rows with an error are counted, not scored)."""
+    scored = [r for r in rows if "scores" in r]
+    decl_right = [r["scores"]["declined"] for r in scored if not _answerable(r["scores"])]
+    decl_wrong = [r["scores"]["declined"] for r in scored if _answerable(r["scores"])]
+    totals = [float(r["timings"]["total_ms"]) for r in scored]
+    metrics: dict[str, Any] = {
+        "questions": len(rows),
+        "errors": len(rows) - len(scored),
+        "recall@1": _mean(scored, "recall@1", _every),
+        "recall@3": _mean(scored, "recall@3", _every),
+        f"recall@{k}": _mean(scored, f"recall@{k}", _every),
+        "mrr": _mean(scored, "mrr", _every),
+        "token_f1": _mean(scored, "token_f1", _answerable),
+        "contains_reference": _mean(scored, "contains_reference", _answerable),
+        "correct_declines": round(sum(decl_right) / len(decl_right), 4) if decl_right else None,
+        "wrong_declines": round(sum(decl_wrong) / len(decl_wrong), 4) if decl_wrong else None,
+        "citation_recall": _mean(scored, "citation_recall", _answered),
+        "citation_precision": _mean(scored, "citation_precision", _answered),
+        "gold_citation_recall": _mean(scored, "gold_cited", _answered),
+        "latency_total_p50_ms": _percentile(totals, 50),
+        "latency_total_p95_ms": _percentile(totals, 95),
+        "latency_retrieve_p50_ms": _percentile(
+            [float(r["timings"]["retrieve_ms"]) for r in scored], 50
+        ),
+        "latency_generate_p50_ms": _percentile(
+            [float(r["timings"]["generate_ms"]) for r in scored], 50
+        ),
+    }
+    return metrics
+
+
+def failed(row: dict[str, Any]) -> bool:
+    """Whether a row shows a failure worth reading first."""
+    s = row.get("scores")
+    if s is None:
+        return True
+    if s["answerable"] == s["declined"]:
+        return True
+    return any(
+        s.get(key, 1.0) < 1.0
+        for key in ("contains_reference", "citation_recall", "citation_precision", "gold_cited")
+    )
