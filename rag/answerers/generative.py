@@ -9,7 +9,6 @@ counted in the notice. Markers are then renumbered 1..N, so none points at nothi
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from rag.answer import Answer
 from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
 from rag.claims import split_claims
 from rag.embeddings.base import Embedder
+from rag.llm import chat_model
 from rag.passages import Passage
 from rag.query import Turn, is_follow_up, search_query
 from rag.settings import Settings
@@ -80,21 +80,10 @@ class GenerativeAnswerer:
     def __init__(
         self, settings: Settings, embedder: Embedder, idf: Callable[[str], float] | None = None
     ) -> None:
-        from langchain_openai import ChatOpenAI
-
         self.settings = settings
         self.embedder = embedder
         self.idf = idf or (lambda term: 1.0)
-        self.model = ChatOpenAI(
-            model=settings.llm_model,
-            openai_api_base=settings.llm_base_url,
-            # A local server needs no key, but the client insists on one.
-            openai_api_key=None if os.environ.get("OPENAI_API_KEY") else "not-needed",
-            request_timeout=settings.llm_timeout,
-            max_retries=settings.llm_max_retries,
-            temperature=0,
-            streaming=True,
-        )
+        self.model = chat_model(settings, streaming=True)
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up rewritten as a standalone question (offline rewrite if the model fails)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rag.embeddings.base import Embedder
+from rag.llm import chat_model
 from rag.passages import Passage
 from rag.settings import Settings
 from rag.support import SUPPORT_MIN, best_support
@@ -52,19 +53,7 @@ class LLMJudge:
     name = "llm"
 
     def __init__(self, settings: Settings) -> None:
-        import os
-
-        from langchain_openai import ChatOpenAI
-
-        self.model = ChatOpenAI(
-            model=settings.llm_model,
-            openai_api_base=settings.llm_base_url,
-            openai_api_key=None if os.environ.get("OPENAI_API_KEY") else "not-needed",
-            request_timeout=settings.llm_timeout,
-            max_retries=settings.llm_max_retries,
-            temperature=0,
-            max_tokens=3,
-        )
+        self.model = chat_model(settings, max_tokens=3)
 
     def __call__(self, claim: str, passages: Sequence[str]) -> bool:
         """Ask the model; anything but an answer starting with "yes" counts as no support."""
