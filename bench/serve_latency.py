@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from rag.evaluation.metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,11 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def memory_mb(pid: int) -> dict[str, float]:

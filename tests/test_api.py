@@ -262,3 +262,16 @@ def test_a_bad_upload_never_replaces_a_good_one(app_server: str) -> None:
     assert "90 tonnes" in answer["answer"]
     source = answer["citations"][0]["source"]
     assert Path(source).read_bytes() == good
+
+
+def test_an_oversized_body_without_a_length_is_cut_off(app_server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"question": "'
+        for _ in range(40):
+            yield b"x" * 10_000  # 400 KB in all, sent chunked (no Content-Length)
+        yield b'"}'
+
+    response = httpx.post(
+        f"{app_server}/api/ask", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413 and "over 256 KB" in response.json()["error"]

@@ -31,9 +31,16 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
 
 
 async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
-    body = await request.body()
-    if len(body) > MAX_JSON_BYTES:
-        return error(413, f"the request body is over {MAX_JSON_BYTES // 1024} KB")
+    """The body as a JSON object, read no further than the size limit allows."""
+    too_big = error(413, f"the request body is over {MAX_JSON_BYTES // 1024} KB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        return too_big
+    body = b""
+    async for part in request.stream():
+        body += part
+        if len(body) > MAX_JSON_BYTES:
+            return too_big
     try:
         data = json.loads(body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):

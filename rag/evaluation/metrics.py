@@ -49,6 +49,12 @@ def first_hit(passages: Sequence[str], evidence: Sequence[str]) -> int | None:
     return None
 
 
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of non-empty values (p50 is the median's rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
 def recall_at_k(rank: int | None, k: int) -> float:
     """1.0 when the first hit is within the first k."""
     return 1.0 if rank is not None and rank <= k else 0.0

@@ -21,6 +21,7 @@ from rag.evaluation.metrics import (
     citation_score,
     contains,
     first_hit,
+    percentile,
     recall_at_k,
     reciprocal_rank,
     token_f1,
@@ -104,10 +105,7 @@ def _mean(
 
 
 def _percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 2)
+    return round(percentile(values, p), 2) if values else None
 
 
 def _every(scores: dict[str, Any]) -> bool:
