@@ -7,6 +7,7 @@ and ``rag eval`` all read and write exactly these keys.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -66,6 +67,8 @@ class Answer:
     question: str = ""
     # Ids of the passages the answerer read, in retrieval order (cited or not): for evaluation.
     retrieved: tuple[str, ...] = ()
+    # Names this answer when a user rates it (``rag.feedback``); unique per answer given.
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: plain types only."""

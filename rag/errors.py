@@ -11,3 +11,7 @@ class StoreError(Exception):
 
 class QuestionError(ValueError):
     """A question the pipeline refuses (empty, too long); the message says why."""
+
+
+class FeedbackError(ValueError):
+    """A rating that cannot be stored as sent; the message says why."""

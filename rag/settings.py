@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     )
     allow_upload: bool = Field(True, description="Let chat users add documents.")
     max_upload_mb: int = Field(20, ge=1, le=1024, description="Largest accepted upload.")
+    feedback: bool = Field(
+        True, description="Keep served answers and users' ratings (DATA_DIR/feedback.sqlite3)."
+    )
 
     @property
     def llm_configured(self) -> bool:
@@ -75,6 +78,11 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         """Where the embedded Chroma store lives."""
         return self.data_dir / "chroma"
+
+    @property
+    def feedback_path(self) -> Path:
+        """Where served answers and their ratings are kept."""
+        return self.data_dir / "feedback.sqlite3"
 
 
 DEFAULT_EMBEDDING_MODELS = {

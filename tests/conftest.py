@@ -184,9 +184,15 @@ def start_app(data_dir: Path, log_path: Path, **env: str) -> tuple[subprocess.Po
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``app_server`` keeps its data (``data/``) and its log."""
+    return tmp_path_factory.mktemp("app")
+
+
+@pytest.fixture(scope="session")
+def app_server(app_folder: Path) -> Iterator[str]:
     """The app on the embedded defaults, shared by the API, client and browser tests."""
-    folder = tmp_path_factory.mktemp("app")
+    folder = app_folder
     process, url = start_app(folder / "data", folder / "server.log", RAG_RATE_LIMIT_PER_MINUTE="0")
     try:
         yield url

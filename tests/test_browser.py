@@ -165,3 +165,78 @@ def test_the_chat_page_embeds_in_an_iframe(app_server: str, page_factory) -> Non
     box.press("Enter")
     frame.locator("a.rag-cite").first.wait_for(timeout=30_000)
     assert "Kristina Rus" in frame.locator(".rag-answer").last.inner_text()
+
+
+def rated_in(app_folder: Path, question: str) -> object:
+    from rag.feedback import FeedbackStore
+
+    store = FeedbackStore(app_folder / "data" / "feedback.sqlite3")
+    try:
+        return next((r for r in reversed(store.rated()) if r.question == question), None)
+    finally:
+        store.close()
+
+
+def test_chat_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-def]
+    app_server: str, app_folder: Path, page_factory
+) -> None:
+    question = "What did the Tajik authorities decide in August 2005?"
+    page = page_factory()
+    ask_in_chat(page, app_server, question)
+    message = page.locator(".rag-answer").last
+    assert message.locator("a.rag-cite").count() >= 1
+    page.locator("button[aria-label='Dislike']").last.click()
+    source = page.locator("details.rag-source").last
+    source.locator("summary").click()
+    flag = source.locator("button.rag-rate-unsupported")
+    flag.click()
+    page.wait_for_function(
+        "document.querySelector('details.rag-source:last-of-type .rag-rate-status')"
+        "?.textContent === 'Thanks, noted.'",
+        timeout=10_000,
+    )
+    assert flag.get_attribute("aria-pressed") == "true"
+    page.wait_for_timeout(500)  # the thumb's event goes through Gradio's queue
+    rated = rated_in(app_folder, question)
+    assert rated is not None
+    last = int((source.locator(".rag-rate").get_attribute("id") or "").rsplit("-", 1)[1])
+    assert rated.rating == "not_helpful" and rated.citations == {last: "unsupported"}  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "chat-rating.png"))
+
+
+def test_widget_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-def]
+    app_server: str, app_folder: Path, page_factory
+) -> None:
+    question = "How many people from Russia and the CIS joined ISIS?"
+    page = page_factory()
+    page.goto(app_server + "/embed-demo")
+    widget = page.locator("[data-rag-cite]")
+    widget.locator("button.bubble").click()
+    field = widget.locator("input")
+    field.fill(question)
+    field.press("Enter")
+    widget.locator("button.cite").first.wait_for(timeout=30_000)
+    helpful = widget.locator(".msg.bot > .rate button[data-rating='helpful']")
+    helpful.click()
+    widget.get_by_text("Thanks, noted.").wait_for(timeout=10_000)
+    widget.locator("details summary").first.click()
+    supports = widget.locator("details .rate button[data-rating='supports']").first
+    supports.click()
+    page.wait_for_function(
+        "document.querySelector('[data-rag-cite]').shadowRoot"
+        ".querySelector('details .rate button[data-rating=supports]')"
+        ".getAttribute('aria-pressed') === 'true'",
+        timeout=10_000,
+    )
+    rated = rated_in(app_folder, question)
+    assert rated is not None
+    assert rated.rating == "helpful" and rated.citations == {1: "supports"}  # type: ignore[attr-defined]
+    helpful.click()  # a second click takes the rating back
+    page.wait_for_function(
+        "document.querySelector('[data-rag-cite]').shadowRoot"
+        ".querySelector('.msg.bot > .rate button[data-rating=helpful]')"
+        ".getAttribute('aria-pressed') === 'false'",
+        timeout=10_000,
+    )
+    assert rated_in(app_folder, question).rating is None  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "widget-rating.png"))

@@ -7,7 +7,6 @@ sanitised again by Gradio, so a document holding ``<script>`` shows as text and 
 from __future__ import annotations
 
 import re
-import uuid
 from html import escape
 from typing import Any
 
@@ -25,7 +24,22 @@ def _highlighted(citation: Citation) -> str:
     )
 
 
-def _source(citation: Citation, context: dict[str, Any] | None, uid: str) -> str:
+def _rating_buttons(answer_id: str, n: int) -> str:
+    """Per-citation verdict buttons; ``chat.js`` sends a click to ``/api/feedback``.
+
+    Gradio's sanitiser drops ``data-*`` attributes, so the answer and citation travel in the
+    ``id`` and the rating in a class.
+    """
+    return (
+        f'<div class="rag-rate" id="rag-rate-{escape(answer_id)}-{n}">'
+        '<button type="button" class="rag-rate-btn rag-rate-supports">'
+        "✓ Supports the claim</button>"
+        '<button type="button" class="rag-rate-btn rag-rate-unsupported">'
+        "✗ Does not support the claim</button></div>"
+    )
+
+
+def _source(citation: Citation, context: dict[str, Any] | None, uid: str, rating: str) -> str:
     facts = [escape(citation.title or citation.filename or citation.source)]
     if citation.date:
         facts.append(escape(citation.date))
@@ -42,13 +56,18 @@ def _source(citation: Citation, context: dict[str, Any] | None, uid: str) -> str
         f'<summary><span class="rag-n">[{citation.n}]</span> {" · ".join(facts)}</summary>'
         f'<div class="rag-context">{lead}{before}<span class="rag-passage">'
         f"{_highlighted(citation)}</span>{after}{tail}</div>"
-        f'<div class="rag-where">{where}</div></details>'
+        f'<div class="rag-where">{where}</div>{rating}</details>'
     )
 
 
-def answer_html(answer: Answer, contexts: dict[str, dict[str, Any]] | None = None) -> str:
-    """The answer with ``[n]`` links to its sources, which are listed under it, collapsed."""
-    uid = uuid.uuid4().hex[:8]
+def answer_html(
+    answer: Answer, contexts: dict[str, dict[str, Any]] | None = None, ratable: bool = False
+) -> str:
+    """The answer with ``[n]`` links to its sources, which are listed under it, collapsed.
+
+    ``ratable`` adds to each source the buttons that say whether it supports the claim.
+    """
+    uid = answer.answer_id
     text = escape(answer.answer)
     text = MARKER.sub(
         lambda m: f'<a class="rag-cite" href="#rag-src-{uid}-{m.group(1)}">[{m.group(1)}]</a>',
@@ -60,7 +79,15 @@ def answer_html(answer: Answer, contexts: dict[str, dict[str, Any]] | None = Non
         parts.append(f'<div class="rag-notice">{escape(answer.notice)}</div>')
     if answer.citations:
         contexts = contexts or {}
-        sources = "".join(_source(c, contexts.get(c.chunk_id), uid) for c in answer.citations)
+        sources = "".join(
+            _source(
+                c,
+                contexts.get(c.chunk_id),
+                uid,
+                _rating_buttons(answer.answer_id, c.n) if ratable else "",
+            )
+            for c in answer.citations
+        )
         parts.append(f'<div class="rag-sources">{sources}</div>')
     return "\n".join(parts)
 

@@ -1,4 +1,4 @@
-"""The REST API: ask (JSON or server-sent events), health, sources, upload.
+"""The REST API: ask (JSON or server-sent events), rate, health, sources, upload.
 
 Every refusal is a 4xx with ``{"error": "one line"}``; nothing a client sends produces a 500.
 """
@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from rag.errors import QuestionError, StoreError
+from rag.errors import FeedbackError, QuestionError, StoreError
 from ui.limits import RateLimiter
 from ui.service import Service
 
@@ -69,18 +69,18 @@ def build_router(service: Service) -> APIRouter:
             )
         return None
 
-    async def question(request: Request) -> dict[str, Any] | JSONResponse:
+    async def admitted(request: Request) -> dict[str, Any] | JSONResponse:
         """The request's JSON object, or the refusal (rate limit, size, syntax) to send."""
         return limited(request) or await _json_body(request)
 
     @router.post("/ask", summary="Answer a question; returns the answer object")
     async def ask(request: Request) -> Any:
-        data = await question(request)
+        data = await admitted(request)
         if isinstance(data, JSONResponse):
             return data
         try:
             answer = await run_in_threadpool(
-                service.pipeline.ask, data.get("question", ""), data.get("history")
+                service.ask, data.get("question", ""), data.get("history")
             )
         except QuestionError as exc:
             return error(422, str(exc))
@@ -90,11 +90,11 @@ def build_router(service: Service) -> APIRouter:
 
     @router.post("/ask/stream", summary="Answer a question as server-sent events")
     async def ask_stream(request: Request) -> Any:
-        data = await question(request)
+        data = await admitted(request)
         if isinstance(data, JSONResponse):
             return data
         try:
-            chunks = service.pipeline.stream(data.get("question", ""), data.get("history"))
+            chunks = service.stream(data.get("question", ""), data.get("history"))
         except QuestionError as exc:
             return error(422, str(exc))
         return StreamingResponse(
@@ -103,13 +103,36 @@ def build_router(service: Service) -> APIRouter:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+    @router.post("/feedback", summary="Rate an answer, or say a citation does not support it")
+    async def feedback(request: Request) -> Any:
+        data = await admitted(request)
+        if isinstance(data, JSONResponse):
+            return data
+        try:
+            rating_id = await run_in_threadpool(
+                service.rate,
+                data.get("answer_id"),
+                data.get("rating"),
+                data.get("citation"),
+                data.get("comment"),
+            )
+        except FeedbackError as exc:
+            status = 403 if service.feedback is None else 422
+            return error(status, str(exc))
+        return {"ok": True, "rating_id": rating_id}
+
     @router.get("/health", summary="Whether the store answers")
     def health() -> Any:
         try:
             passages = service.store.collection.count()
         except Exception as exc:  # any store failure means not ready
             return error(503, f"the store is not reachable ({type(exc).__name__})")
-        return {"status": "ok", "passages": passages, "answerer": service.pipeline.answerer.name}
+        return {
+            "status": "ok",
+            "passages": passages,
+            "answerer": service.pipeline.answerer.name,
+            "feedback": service.feedback is not None,
+        }
 
     @router.get("/sources/{chunk_id}", summary="A passage with its context, for highlighting")
     def source(chunk_id: str) -> Any:

@@ -1,4 +1,4 @@
-"""The chat page (Gradio 6): streamed answers, clickable citations, uploads."""
+"""The chat page (Gradio 6): streamed answers, clickable citations, ratings, uploads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.errors import QuestionError
+from rag.errors import FeedbackError, QuestionError
 from rag.sources import passage_in_context
 from ui.answer_html import answer_html, plain
 from ui.service import Service
@@ -16,30 +16,37 @@ from ui.service import Service
 STATIC = Path(__file__).parent / "static"
 EXAMPLES = [
     "How long is the Uzbek-Afghan border?",
-    "When did Tajikistan take over guarding its own border?",
+    "How long is Tajikistan's border with Afghanistan?",
     "How many people from Russia and the CIS joined ISIS?",
     "What are Russia's red lines in Central Asia?",
 ]
 CONCURRENCY = 8
+# The chat's messages, the conversation turns, the question box, and answer ids by message.
+Reply = tuple[list[dict[str, Any]], list[list[str]], str, dict[int, str]]
 
 
 def build_chat(service: Service) -> gr.Blocks:
     """The chat page; answering runs up to ``CONCURRENCY`` questions at once."""
 
     def respond(
-        message: str, messages: list[dict[str, Any]], turns: list[list[str]]
-    ) -> Iterator[tuple[list[dict[str, Any]], list[list[str]], str]]:
+        message: str,
+        messages: list[dict[str, Any]],
+        turns: list[list[str]],
+        answer_ids: dict[int, str],
+    ) -> Iterator[Reply]:
         messages = [*messages, {"role": "user", "content": plain(message)}]
         try:
-            chunks = service.pipeline.stream(message, [(t[0], t[1]) for t in turns])
+            chunks = service.stream(message, [(t[0], t[1]) for t in turns])
         except QuestionError as exc:
-            yield [*messages, {"role": "assistant", "content": plain(f"⚠ {exc}")}], turns, ""
+            warning = {"role": "assistant", "content": plain(f"⚠ {exc}")}
+            yield [*messages, warning], turns, "", answer_ids
             return
         text = ""
         for chunk in chunks:
             text = chunk.delta if chunk.restart else text + chunk.delta
             if chunk.answer is None:
-                yield [*messages, {"role": "assistant", "content": plain(text)}], turns, ""
+                streamed = {"role": "assistant", "content": plain(text)}
+                yield [*messages, streamed], turns, "", answer_ids
                 continue
             answer = chunk.answer
             contexts = {
@@ -47,12 +54,25 @@ def build_chat(service: Service) -> gr.Blocks:
                 for c in answer.citations
                 if (ctx := passage_in_context(service.store, c.chunk_id)) is not None
             }
-            html = answer_html(answer, contexts)
+            html = answer_html(answer, contexts, ratable=service.feedback is not None)
             yield (
                 [*messages, {"role": "assistant", "content": html}],
                 [*turns, [message, answer.answer]],
                 "",
+                {**answer_ids, len(messages): answer.answer_id},
             )
+
+    def rate(answer_ids: dict[int, str], liked: gr.LikeData) -> None:
+        index = liked.index[0] if isinstance(liked.index, tuple) else liked.index
+        answer_id = answer_ids.get(index)
+        if answer_id is None:  # a warning, not an answer: nothing to rate
+            return
+        # Gradio sends True (thumb up), False (down) or "" when a thumb is clicked off again.
+        rating = "helpful" if liked.liked is True else "not_helpful" if liked.liked is False else ""
+        try:
+            service.rate(answer_id, rating or "cleared")
+        except FeedbackError as exc:
+            gr.Warning(str(exc))
 
     def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         if not path:
@@ -73,8 +93,13 @@ def build_chat(service: Service) -> gr.Blocks:
             "passage in its document, the supporting sentence highlighted."
         )
         turns = gr.State([])
+        answer_ids = gr.State({})  # chat message index -> answer_id, for ratings
         chatbot = gr.Chatbot(
-            elem_id="rag-chat", height=520, layout="panel", buttons=["copy"], feedback_options=None
+            elem_id="rag-chat",
+            height=520,
+            layout="panel",
+            buttons=["copy"],
+            feedback_options=("Like", "Dislike") if service.feedback else None,
         )
         with gr.Row():
             box = gr.Textbox(
@@ -87,16 +112,17 @@ def build_chat(service: Service) -> gr.Blocks:
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-send")
             clear = gr.Button("Clear", scale=1, elem_id="rag-clear")
         gr.Examples(EXAMPLES, inputs=box)
-        outputs = [chatbot, turns, box]
+        outputs = [chatbot, turns, box, answer_ids]
         for trigger in (box.submit, send.click):
             trigger(
                 respond,
-                [box, chatbot, turns],
+                [box, chatbot, turns, answer_ids],
                 outputs,
                 api_visibility="private",
                 concurrency_limit=CONCURRENCY,
             )
-        clear.click(lambda: ([], [], ""), None, outputs, api_visibility="private")
+        clear.click(lambda: ([], [], "", {}), None, outputs, api_visibility="private")
+        chatbot.like(rate, answer_ids, None, api_visibility="private")
         if service.settings.allow_upload:
             with gr.Accordion("Add a document (.txt .md .html .pdf)", open=False):
                 file = gr.File(
@@ -110,7 +136,7 @@ def build_chat(service: Service) -> gr.Blocks:
         def ask(question: str) -> dict[str, Any]:
             """Answer a question; returns the answer object (answer, citations, ...)."""
             try:
-                return service.pipeline.ask(question).to_dict()
+                return service.ask(question).to_dict()
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from None
 

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest.indexer import FileResult, Indexer
 from ingest.loaders import LoadError, load
+from rag.answer import Answer
 from rag.api import Pipeline
+from rag.chain import AnswerChunk
+from rag.errors import FeedbackError
+from rag.feedback import FeedbackStore
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 
+log = logging.getLogger(__name__)
 _ingest_lock = threading.Lock()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -27,11 +36,16 @@ def safe_upload_name(name: str) -> str:
 
 @dataclass
 class Service:
-    """One open store and pipeline, shared by the API, the chat page and uploads."""
+    """One open store and pipeline, shared by the API, the chat page and uploads.
+
+    Answers go through ``ask`` and ``stream`` here, which keep each answer given so that
+    users can rate it (``rate``).
+    """
 
     settings: Settings
     store: Store
     pipeline: Pipeline
+    feedback: FeedbackStore | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
@@ -42,7 +56,40 @@ class Service:
         pipeline = Pipeline.open(settings, store)
         # First questions then answer as fast as later ones (sentence vectors are cached).
         threading.Thread(target=pipeline.warm, name="warm-sentences", daemon=True).start()
-        return cls(settings, store, pipeline)
+        feedback = FeedbackStore(settings.feedback_path) if settings.feedback else None
+        return cls(settings, store, pipeline, feedback)
+
+    def ask(self, question: Any, history: Any = None) -> Answer:
+        """Answer, and keep the answer for rating."""
+        answer = self.pipeline.ask(question, history)
+        self._keep(answer, history)
+        return answer
+
+    def stream(self, question: Any, history: Any = None) -> Iterator[AnswerChunk]:
+        """Stream an answer (the question is checked now), and keep it for rating."""
+        chunks = self.pipeline.stream(question, history)
+
+        def kept() -> Iterator[AnswerChunk]:
+            for chunk in chunks:
+                if chunk.answer is not None:
+                    self._keep(chunk.answer, history)
+                yield chunk
+
+        return kept()
+
+    def _keep(self, answer: Answer, history: Any) -> None:
+        if self.feedback is None:
+            return
+        try:
+            self.feedback.record(answer, history or [])
+        except sqlite3.Error:  # the answer still goes out; only its rating will be refused
+            log.exception("could not keep answer %s for rating", answer.answer_id)
+
+    def rate(self, answer_id: Any, rating: Any, citation: Any = None, comment: Any = None) -> int:
+        """Store a user's rating of an answer given here, or of one of its citations."""
+        if self.feedback is None:
+            raise FeedbackError("ratings are turned off on this server (RAG_FEEDBACK)")
+        return self.feedback.rate(answer_id, rating, citation, comment)
 
     def add_document(self, filename: str, data: bytes) -> FileResult:
         """Save an upload inside the data folder and ingest it with the CLI's code.
@@ -66,5 +113,7 @@ class Service:
             return Indexer(self.store).ingest([path]).files[0]
 
     def close(self) -> None:
-        """Release the store."""
+        """Release the store and the feedback database."""
         self.store.close()
+        if self.feedback is not None:
+            self.feedback.close()

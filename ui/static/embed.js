@@ -40,6 +40,10 @@
     ".ctx{color:#6b7280;font-size:13px;margin-top:4px;white-space:pre-wrap;max-height:14em;overflow:auto}" +
     ".passage{color:#111827}" +
     "mark{background:#fde68a;color:#111827}" +
+    ".rate{display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin-top:6px;white-space:normal}" +
+    ".rate button{font-size:12px;border:1px solid #d1d5db;border-radius:12px;background:#fff;color:#374151;padding:1px 8px;cursor:pointer}" +
+    ".rate button[aria-pressed=true]{background:#1d4ed8;border-color:#1d4ed8;color:#fff}" +
+    ".rate .status{font-size:12px;color:#6b7280}" +
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}" +
     "input{flex:1;padding:8px 10px;border:1px solid #d1d5db;border-radius:8px;font-size:14px}" +
     "form button{padding:8px 12px;border:0;border-radius:8px;background:#1d4ed8;color:#fff;cursor:pointer}" +
@@ -57,7 +61,16 @@
   var form = root.querySelector("form");
   var input = root.querySelector("input");
   root.querySelector(".title").textContent = title;
+  var ratingsOn = true; // the server says on first opening whether it keeps ratings
+  var asked = false;
   root.querySelector(".bubble").addEventListener("click", function () {
+    if (!asked) {
+      asked = true;
+      fetch(server + "/api/health")
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .then(function (h) { ratingsOn = h.feedback !== false; })
+        .catch(function () {});
+    }
     panel.hidden = !panel.hidden;
     if (!panel.hidden) input.focus();
   });
@@ -100,6 +113,40 @@
       .catch(function () {});
   }
 
+  // Buttons that rate an answer (citation null) or one citation; a second click takes it back.
+  function ratings(answerId, citation, choices) {
+    var box = el("div", "rate");
+    var status = el("span", "status");
+    var buttons = choices.map(function (choice) {
+      var button = el("button", "", choice[1]);
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("data-rating", choice[0]);
+      button.addEventListener("click", function () {
+        var pressed = button.getAttribute("aria-pressed") === "true";
+        var body = { answer_id: answerId, rating: pressed ? "cleared" : choice[0] };
+        if (citation !== null) body.citation = citation;
+        fetch(server + "/api/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        })
+          .then(function (r) {
+            return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || r.statusText); });
+          })
+          .then(function () {
+            buttons.forEach(function (b) { b.setAttribute("aria-pressed", b === button && !pressed ? "true" : "false"); });
+            status.textContent = pressed ? "" : "Thanks, noted.";
+          })
+          .catch(function (error) { status.textContent = "Not saved: " + error.message; });
+      });
+      box.appendChild(button);
+      return button;
+    });
+    box.appendChild(status);
+    return box;
+  }
+
   function render(bubble, answer) {
     bubble.textContent = "";
     if (!answer.answerable) bubble.classList.add("declined");
@@ -112,6 +159,10 @@
       if (c.page) facts.push("page " + c.page);
       details.appendChild(el("summary", "", "[" + c.n + "] " + facts.join(" · ")));
       details.appendChild(passage(c));
+      if (ratingsOn) {
+        details.appendChild(ratings(answer.answer_id, c.n, [
+          ["supports", "✓ Supports the claim"], ["unsupported", "✗ Does not support the claim"]]));
+      }
       details.addEventListener("toggle", function once() {
         details.removeEventListener("toggle", once);
         addContext(details, c);
@@ -140,6 +191,9 @@
     });
     if (answer.notice) bubble.appendChild(el("div", "notice", answer.notice));
     bubble.appendChild(list);
+    if (ratingsOn) {
+      bubble.appendChild(ratings(answer.answer_id, null, [["helpful", "✓ Helpful"], ["not_helpful", "✗ Not helpful"]]));
+    }
   }
 
   function ask(question) {

@@ -1,0 +1,209 @@
+"""Users' ratings of answers and citations, kept in SQLite next to what they rated.
+
+The server records every answer it gives (question, conversation, the whole answer object),
+so a rating names an answer by ``answer_id`` and can never describe text the server did not
+send. SQLite in WAL mode with ``synchronous=FULL``: a rating is on disk when ``rate`` returns,
+so neither a restart nor a killed process loses it, and several processes (or threads) may
+write at once; SQLite serialises them and ``busy_timeout`` makes each wait its turn.
+
+Ratings: an answer is ``helpful`` or ``not_helpful``; a citation (``citation`` = its ``n``)
+``supports`` or ``unsupported`` ("this source does not support the claim"); ``cleared``
+takes back the earlier rating of the same target. The latest rating of a target counts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer
+from rag.errors import FeedbackError
+from rag.query import Turn
+
+ANSWER_RATINGS = ("helpful", "not_helpful")
+CITATION_RATINGS = ("supports", "unsupported")
+MAX_COMMENT_CHARS = 2000
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    answer_id TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    question TEXT NOT NULL,
+    history TEXT NOT NULL,
+    answer TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_id TEXT NOT NULL REFERENCES answers(answer_id),
+    created TEXT NOT NULL,
+    citation INTEGER,
+    rating TEXT NOT NULL,
+    comment TEXT
+);
+CREATE INDEX IF NOT EXISTS ratings_by_answer ON ratings(answer_id, citation, id);
+"""
+
+
+@dataclass(frozen=True)
+class Rated:
+    """One rated answer with its users' latest judgement."""
+
+    answer_id: str
+    rated: str
+    question: str
+    history: list[Turn]
+    answer: dict[str, Any]
+    rating: str | None = None
+    citations: dict[int, str] = field(default_factory=dict)
+    comments: tuple[str, ...] = ()
+
+    def to_row(self) -> dict[str, Any]:
+        """A dataset line (``rag eval``): the question, and what users said of its answer."""
+        return {
+            "id": self.answer_id,
+            "kind": "feedback",
+            "question": self.question,
+            "history": [list(turn) for turn in self.history],
+            "feedback": {
+                "rated": self.rated,
+                "rating": self.rating,
+                "citations": {str(n): r for n, r in sorted(self.citations.items())},
+                "comments": list(self.comments),
+                "answer": self.answer,
+            },
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class FeedbackStore:
+    """The answers given and the ratings received, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # isolation_level=None: transactions are opened and closed here, explicitly.
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)  # idempotent; commits by itself
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def record(self, answer: Answer, history: Sequence[Turn] = ()) -> None:
+        """Keep an answer given, so that it can be rated later."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?)",
+                (
+                    answer.answer_id,
+                    _now(),
+                    answer.question,
+                    json.dumps([list(t) for t in history], ensure_ascii=False),
+                    json.dumps(answer.to_dict(), ensure_ascii=False),
+                ),
+            )
+
+    def rate(self, answer_id: Any, rating: Any, citation: Any = None, comment: Any = None) -> int:
+        """Store one rating; ``FeedbackError`` says what is wrong with it. Returns its id."""
+        if not isinstance(answer_id, str) or not answer_id:
+            raise FeedbackError("answer_id must be the id of an answer (text)")
+        if citation is not None and (isinstance(citation, bool) or not isinstance(citation, int)):
+            raise FeedbackError("citation must be the number of one of the answer's citations")
+        allowed = (*(ANSWER_RATINGS if citation is None else CITATION_RATINGS), "cleared")
+        if rating not in allowed:
+            target = "an answer" if citation is None else "a citation"
+            raise FeedbackError(f"rating of {target} must be one of {', '.join(allowed)}")
+        if comment is not None and not isinstance(comment, str):
+            raise FeedbackError("comment must be text")
+        if comment and len(comment) > MAX_COMMENT_CHARS:
+            raise FeedbackError(f"comment is over {MAX_COMMENT_CHARS} characters")
+        with self._write() as db:
+            found = db.execute(
+                "SELECT answer FROM answers WHERE answer_id = ?", (answer_id,)
+            ).fetchone()
+            if found is None:
+                raise FeedbackError(f"no answer with id {answer_id[:64]!r} was given here")
+            numbers = {c["n"] for c in json.loads(found[0])["citations"]}
+            if citation is not None and citation not in numbers:
+                raise FeedbackError(f"the answer has no citation [{citation}]")
+            cursor = db.execute(
+                "INSERT INTO ratings (answer_id, created, citation, rating, comment) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (answer_id, _now(), citation, rating, comment or None),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def rated(self) -> list[Rated]:
+        """Every answer with a standing rating or a comment, in order of first rating."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT r.answer_id, r.citation, r.rating, r.comment, r.created, "
+                "a.question, a.history, a.answer "
+                "FROM ratings r JOIN answers a USING (answer_id) ORDER BY r.id"
+            ).fetchall()
+        found: dict[str, dict[str, Any]] = {}
+        for answer_id, citation, rating, comment, rated_at, q, history, answer in rows:
+            item = found.setdefault(
+                answer_id,
+                {
+                    "question": q,
+                    "history": [tuple(t) for t in json.loads(history)],
+                    "answer": json.loads(answer),
+                    "latest": {},
+                    "comments": [],
+                    "rated": rated_at,
+                },
+            )
+            item["latest"][citation] = rating
+            item["rated"] = rated_at
+            if comment:
+                item["comments"].append(comment)
+        rated = []
+        for answer_id, item in found.items():
+            standing = {k: v for k, v in item["latest"].items() if v != "cleared"}
+            if not standing and not item["comments"]:
+                continue
+            rated.append(
+                Rated(
+                    answer_id=answer_id,
+                    rated=item["rated"],
+                    question=item["question"],
+                    history=item["history"],
+                    answer=item["answer"],
+                    rating=standing.pop(None, None),
+                    citations=standing,
+                    comments=tuple(item["comments"]),
+                )
+            )
+        return rated
+
+    def count(self) -> tuple[int, int]:
+        """How many answers and ratings are stored."""
+        with self._lock:
+            answers = self._db.execute("SELECT count(*) FROM answers").fetchone()[0]
+            ratings = self._db.execute("SELECT count(*) FROM ratings").fetchone()[0]
+        return int(answers), int(ratings)
+
+    def close(self) -> None:
+        """Close the database file."""
+        with self._lock:
+            self._db.close()
