@@ -198,7 +198,19 @@ def _read_history(path: Path) -> Any:
 
 
 @cli.command(name="eval")
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "dataset", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--from-feedback",
+    is_flag=True,
+    help="Use the answers users rated in the chat (DATA_DIR/feedback.sqlite3) as the dataset.",
+)
+@click.option(
+    "--save-dataset",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --from-feedback: also write the rated conversations as dataset lines.",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -239,7 +251,9 @@ def _read_history(path: Path) -> Any:
 @click.pass_context
 def eval_(
     ctx: click.Context,
-    dataset: Path,
+    dataset: Path | None,
+    from_feedback: bool,
+    save_dataset: Path | None,
     out: Path | None,
     report: Path | None,
     metrics_path: Path | None,
@@ -252,6 +266,9 @@ def eval_(
     """Answer and score every question of a JSONL dataset; write results and an HTML report.
 
     Example: rag eval eval/sternik.jsonl --out results.jsonl --min-citation-recall 0.9
+
+    With --from-feedback, the questions users rated are asked again and the judge's verdicts
+    on the rated answers are shown beside the users'.
     """
     from rich.progress import Progress
 
@@ -262,8 +279,21 @@ def eval_(
     from rag.evaluation.run import run, summarise
 
     floors = _floors(minimums, min_citation_recall)
-    items = list(ds.read(dataset))
     settings = _settings(ctx)
+    if (dataset is None) == (not from_feedback):
+        raise click.UsageError("give a DATASET file or --from-feedback, not both or neither")
+    if save_dataset and not from_feedback:
+        raise click.UsageError("--save-dataset goes with --from-feedback")
+    if dataset is not None:
+        items = list(ds.read(dataset))
+        name = dataset.name
+    else:
+        lines = _rated_rows(settings)
+        if save_dataset:
+            text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+            save_dataset.write_text(text)
+        items = [ds.Item(number, line) for number, line in enumerate(lines, 1)]
+        name = "users' ratings"
     with Pipeline.open(settings) as pipeline:
         verdict = (
             LLMJudge(settings)
@@ -276,11 +306,11 @@ def eval_(
     metrics = summarise(rows, settings.answer_k)
     for row in rows:
         if "error" in row:
-            click.echo(f"error: {dataset}: line {row['line']}: {row['error']}", err=True)
+            click.echo(f"error: {name}: line {row['line']}: {row['error']}", err=True)
     if out:
         out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     report = report or (out.with_suffix(".html") if out else Path("eval-report.html"))
-    report.write_text(reports.html(rows, metrics, f"Evaluation of {dataset.name}"))
+    report.write_text(reports.html(rows, metrics, f"Evaluation of {name}"))
     if metrics_path:
         metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     old = json.loads(compare.read_text()) if compare else None
@@ -306,6 +336,23 @@ def eval_(
         sys.exit(3)
     if answered < len(rows):
         sys.exit(1)
+
+
+def _rated_rows(settings: Settings) -> list[dict[str, Any]]:
+    """Dataset lines made from the answers users rated; an error when there are none."""
+    from rag.feedback import FeedbackStore
+
+    path = settings.feedback_path
+    if not path.exists():
+        raise click.UsageError(f"no ratings yet: {path} does not exist (rag serve keeps them)")
+    store = FeedbackStore(path)
+    try:
+        rows = [rated.to_row() for rated in store.rated()]
+    finally:
+        store.close()
+    if not rows:
+        raise click.UsageError(f"no rated answers in {path}")
+    return rows
 
 
 def _floors(minimums: tuple[str, ...], citation_recall: float | None) -> dict[str, float]:

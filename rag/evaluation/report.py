@@ -22,6 +22,9 @@ RATE_METRICS = (
     "citation_recall",
     "citation_precision",
     "gold_citation_recall",
+    "users_helpful",
+    "rated_citation_recall",
+    "user_judge_agreement",
 )
 LOWER_IS_BETTER = ("wrong_declines", "latency")
 
@@ -128,6 +131,38 @@ def _row_html(row: dict[str, Any]) -> str:
     )
 
 
+_VERDICT = {"supports": "✓ supports", "unsupported": "✗ does not support", None: "-"}
+_RATING = {"helpful": "👍 helpful", "not_helpful": "👎 not helpful", None: "-"}
+
+
+def _rated_html(row: dict[str, Any]) -> str:
+    judged = row["judged_rating"]
+    rated = row["feedback"].get("answer") or {}
+    passages = {c["n"]: c for c in rated.get("citations", [])}
+    cells = "".join(
+        f"<tr class='{'agree' if c['user'] in (None, c['judge']) else 'disagree'}'>"
+        f"<td>[{int(c['n'])}]</td>"
+        f"<td>{escape(str((passages.get(c['n']) or {}).get('text', ''))[:300])}</td>"
+        f"<td>{escape(_VERDICT.get(c['user'], str(c['user'])))}</td>"
+        f"<td>{escape(_VERDICT[c['judge']])}</td></tr>"
+        for c in judged["citations"]
+    )
+    comments = "".join(f"<li>{escape(str(c))}</li>" for c in row["feedback"].get("comments", []))
+    changed = row["scores"].get("answer_changed")
+    return (
+        f"<div class='rated'><h3>{escape(str(row.get('question', '')))}</h3>"
+        f"<p><b>Rated answer</b> ({escape(str(row['feedback'].get('rated', '')))}): "
+        f"{escape(str(rated.get('answer', '')))}</p>"
+        f"<p><b>Users</b>: {escape(_RATING.get(judged['rating'], str(judged['rating'])))}; "
+        f"<b>judge</b> on the rated answer: citation recall "
+        f"{_fmt(judged.get('citation_recall'))}, precision {_fmt(judged.get('citation_precision'))}"
+        f"{'; the current answer differs' if changed else '; the current answer is the same'}</p>"
+        + (f"<ul class='comments'>{comments}</ul>" if comments else "")
+        + "<table><tr><th>citation</th><th>passage</th><th>users</th><th>judge</th></tr>"
+        + f"{cells}</table></div>"
+    )
+
+
 def html(rows: list[dict[str, Any]], metrics: dict[str, Any], title: str) -> str:
     """The whole report: metrics, charts, then every question, failures first."""
     ordered = sorted(rows, key=lambda r: not failed(r))
@@ -136,6 +171,15 @@ def html(rows: list[dict[str, Any]], metrics: dict[str, Any], title: str) -> str
         f"<tr><td>{escape(k)}</td><td>{escape(_fmt(v))}</td></tr>" for k, v in metrics.items()
     )
     failures = sum(failed(r) for r in rows)
+    rated = [r for r in ordered if "judged_rating" in r]
+    ratings = (
+        "<section id='ratings'><h2>Users' ratings beside the judge's "
+        f"({len(rated)} rated answers, disagreements in red)</h2>"
+        + "".join(_rated_html(r) for r in rated)
+        + "</section>"
+        if rated
+        else ""
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{escape(title)}</title><style>
 body{{font-family:system-ui,sans-serif;margin:24px;color:#111827}} table{{border-collapse:collapse}}
@@ -143,6 +187,7 @@ td,th{{border:1px solid #e5e7eb;padding:4px 8px;vertical-align:top;font-size:13p
 tr.fail td:first-child{{border-left:4px solid #dc2626}}
 tr.pass td:first-child{{border-left:4px solid #16a34a}}
 li.bad{{color:#b91c1c}} .meta{{color:#6b7280;font-size:12px}} .error{{color:#b91c1c}}
+tr.disagree td{{background:#fee2e2}} .rated{{margin-bottom:18px}}
 </style></head><body>
 <h1>{escape(title)}</h1>
 <section id="metrics"><h2>Metrics</h2><table>{table}</table></section>
@@ -151,7 +196,7 @@ li.bad{{color:#b91c1c}} .meta{{color:#6b7280;font-size:12px}} .error{{color:#b91
 <figcaption>Rates, 0 to 1</figcaption></figure>
 <figure><img alt="latency histogram" src="{_svg_uri(histogram_svg(totals))}">
 <figcaption>Total latency per question</figcaption></figure></section>
-<section id="questions"><h2>Questions ({failures} with failures, listed first)</h2>
+{ratings}<section id="questions"><h2>Questions ({failures} with failures, listed first)</h2>
 <table><tr><th>id</th><th>kind</th><th>question</th><th>answer and judged sentences</th>
 <th>citations</th><th>scores</th></tr>{"".join(_row_html(r) for r in ordered)}</table></section>
 </body></html>"""

@@ -1,9 +1,10 @@
 """Running a dataset through the pipeline and scoring every answer (``rag eval``).
 
 Dataset fields read, all optional but ``question``: ``history``, ``answerable`` (false for a
-question the documents do not answer; default true), ``reference`` (a short answer),
-``evidence`` (list of verbatim gold passages' text), ``id``, ``kind``. Metrics that need a
-field are computed over the rows that have it; ``evaluation.md`` in the README defines them.
+question the documents do not answer; default true, unknown for rows made from ratings),
+``reference`` (a short answer), ``evidence`` (list of verbatim gold passages' text), ``id``,
+``kind``, ``feedback`` (what users said of an earlier answer: ``rag.feedback.Rated``).
+Metrics that need a field are computed over the rows that have it; the README defines them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rag.evaluation.metrics import (
     reciprocal_rank,
     token_f1,
 )
+from rag.evaluation.ratings import judge_rated, rating_scores
 
 
 def _texts(pipeline: Pipeline, ids: list[str]) -> list[str]:
@@ -45,7 +47,10 @@ def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
     except QuestionError as exc:
         return {**item.fields, "line": item.line, "error": str(exc)}
     fields = item.fields
-    answerable = fields.get("answerable", True) is not False
+    feedback = fields.get("feedback") if isinstance(fields.get("feedback"), dict) else None
+    answerable = fields.get("answerable", None if feedback else True)
+    if answerable is not None:
+        answerable = answerable is not False
     evidence = [str(e) for e in fields.get("evidence") or []]
     reference = fields.get("reference")
     k = pipeline.settings.answer_k
@@ -84,7 +89,13 @@ def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
             scores["gold_cited"] = float(
                 any(contains(c.text, e) for c in answer.citations for e in evidence)
             )
-    return {**fields, **answer.to_dict(), "scores": scores, "verdicts": verdicts}
+    row = {**fields, **answer.to_dict(), "scores": scores, "verdicts": verdicts}
+    if feedback:
+        judged = judge_rated(feedback, judge)
+        rated_text = str((feedback.get("answer") or {}).get("answer", ""))
+        scores.update(rating_scores(judged, answer.answer, rated_text))
+        row["judged_rating"] = judged
+    return row
 
 
 def run(
@@ -113,7 +124,7 @@ def _every(scores: dict[str, Any]) -> bool:
 
 
 def _answerable(scores: dict[str, Any]) -> bool:
-    return bool(scores["answerable"])
+    return scores["answerable"] is True
 
 
 def _answered(scores: dict[str, Any]) -> bool:
@@ -123,7 +134,7 @@ def _answered(scores: dict[str, Any]) -> bool:
 def summarise(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
     """Dataset-level metrics from scored rows (rows with an error are counted, not scored)."""
     scored = [r for r in rows if "scores" in r]
-    decl_right = [r["scores"]["declined"] for r in scored if not _answerable(r["scores"])]
+    decl_right = [r["scores"]["declined"] for r in scored if r["scores"]["answerable"] is False]
     decl_wrong = [r["scores"]["declined"] for r in scored if _answerable(r["scores"])]
     totals = [float(r["timings"]["total_ms"]) for r in scored]
     metrics: dict[str, Any] = {
@@ -140,6 +151,7 @@ def summarise(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
         "citation_recall": _mean(scored, "citation_recall", _answered),
         "citation_precision": _mean(scored, "citation_precision", _answered),
         "gold_citation_recall": _mean(scored, "gold_cited", _answered),
+        **_ratings(scored),
         "latency_total_p50_ms": _percentile(totals, 50),
         "latency_total_p95_ms": _percentile(totals, 95),
         "latency_retrieve_p50_ms": _percentile(
@@ -152,12 +164,36 @@ def summarise(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
     return metrics
 
 
+def _ratings(scored: list[dict[str, Any]]) -> dict[str, Any]:
+    """Users' judgement beside the judge's, over rows made from ratings (none: nothing)."""
+    rated = [r for r in scored if "citations_rated" in r["scores"]]
+    if not rated:
+        return {}
+    compared = sum(r["scores"]["citations_rated"] for r in rated)
+    agreed = sum(r["scores"]["citations_agreed"] for r in rated)
+    return {
+        "rated_answers": len(rated),
+        "users_helpful": _mean(rated, "user_helpful", _every),
+        "users_flagged_citations": sum(r["scores"]["flags"] for r in rated),
+        "rated_citation_recall": _mean(rated, "rated_citation_recall", _every),
+        "rated_citation_precision": _mean(rated, "rated_citation_precision", _every),
+        "user_judge_agreement": round(agreed / compared, 4) if compared else None,
+        "rated_answers_changed": _mean(rated, "answer_changed", _every),
+    }
+
+
 def failed(row: dict[str, Any]) -> bool:
     """Whether a row shows a failure worth reading first."""
     s = row.get("scores")
     if s is None:
         return True
     if s["answerable"] == s["declined"]:
+        return True
+    if (
+        s.get("user_helpful") == 0.0
+        or s.get("flags")
+        or s.get("citations_agreed", 0) < s.get("citations_rated", 0)
+    ):
         return True
     return any(
         s.get(key, 1.0) < 1.0
