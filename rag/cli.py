@@ -383,9 +383,10 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """
     import uvicorn
 
+    from ui.access import is_loopback
     from ui.server import create_app
 
-    app = create_app(_settings(ctx))
+    app = create_app(_settings(ctx), public=not is_loopback(host))
     url = f"http://{host}:{port}"
     click.echo(f"Chat: {url}/   API: {url}/docs   Widget demo: {url}/embed-demo", err=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CORPUS = Path(__file__).parent / "corpus" / "sternik-interview-2016.txt"
@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     )
     allow_upload: bool = Field(True, description="Let chat users add documents.")
     max_upload_mb: int = Field(20, ge=1, le=1024, description="Largest accepted upload.")
+    api_key: SecretStr | None = Field(
+        None, description="When set, the API, the widget and the chat page need this key."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Needed to add documents; without it, uploads work on loopback only."
+    )
+    public: bool = Field(
+        False,
+        description="Reachable by anyone (e.g. behind a proxy): uploads need RAG_ADMIN_TOKEN. "
+        "Implied when serving on a non-loopback address.",
+    )
     feedback: bool = Field(
         True, description="Keep served answers and users' ratings (DATA_DIR/feedback.sqlite3)."
     )

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.errors import FeedbackError, QuestionError, StoreError
+from ui.access import Access, presented_key
 from ui.limits import RateLimiter
 from ui.service import Service
 
@@ -50,17 +51,18 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     return data
 
 
-def _client(request: Request) -> str:
+def client_address(request: Request) -> str:
+    """The client's address, the key of its rate limits."""
     return request.client.host if request.client else "unknown"
 
 
-def build_router(service: Service) -> APIRouter:
-    """The ``/api`` routes over one open service."""
+def build_router(service: Service, access: Access) -> APIRouter:
+    """The ``/api`` routes over one open service, adding documents as ``access`` allows."""
     router = APIRouter(prefix="/api")
     limiter = RateLimiter(service.settings.rate_limit_per_minute)
 
     def limited(request: Request) -> JSONResponse | None:
-        wait = limiter.check(_client(request))
+        wait = limiter.check(client_address(request))
         if wait:
             return error(
                 429,
@@ -144,9 +146,11 @@ def build_router(service: Service) -> APIRouter:
         return found
 
     @router.post("/upload", summary="Add a document (.txt .md .html .pdf)")
-    async def upload(file: UploadFile) -> Any:
-        if not service.settings.allow_upload:
-            return error(403, "uploads are turned off on this server (RAG_ALLOW_UPLOAD)")
+    async def upload(request: Request, file: UploadFile) -> Any:
+        headers = dict(request.headers)
+        refusal = access.upload_refusal(presented_key(headers, request.cookies), headers)
+        if refusal:
+            return error(403, refusal)
         limit = service.settings.max_upload_mb * 1024 * 1024
         data = await file.read(limit + 1)
         if len(data) > limit:

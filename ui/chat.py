@@ -10,6 +10,7 @@ import gradio as gr
 
 from rag.errors import FeedbackError, QuestionError
 from rag.sources import passage_in_context
+from ui.access import Access, presented_key
 from ui.answer_html import answer_html, plain
 from ui.service import Service
 
@@ -25,7 +26,7 @@ CONCURRENCY = 8
 Reply = tuple[list[dict[str, Any]], list[list[str]], str, dict[int, str]]
 
 
-def build_chat(service: Service) -> gr.Blocks:
+def build_chat(service: Service, access: Access) -> gr.Blocks:
     """The chat page; answering runs up to ``CONCURRENCY`` questions at once."""
 
     def respond(
@@ -74,7 +75,15 @@ def build_chat(service: Service) -> gr.Blocks:
         except FeedbackError as exc:
             gr.Warning(str(exc))
 
-    def upload(path: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+    def upload(
+        path: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> str:
+        headers = dict(request.headers)
+        refusal = access.upload_refusal(presented_key(headers, request.cookies), headers)
+        if refusal:
+            return f"⚠ {refusal[0].upper()}{refusal[1:]}; sign in at /login with it."
         if not path:
             return "Choose a file first."
         progress(0.2, desc="Reading and indexing")
@@ -123,7 +132,7 @@ def build_chat(service: Service) -> gr.Blocks:
             )
         clear.click(lambda: ([], [], "", {}), None, outputs, api_visibility="private")
         chatbot.like(rate, answer_ids, None, api_visibility="private")
-        if service.settings.allow_upload:
+        if access.uploads_possible:
             with gr.Accordion("Add a document (.txt .md .html .pdf)", open=False):
                 file = gr.File(
                     file_types=[".txt", ".md", ".html", ".htm", ".pdf"], elem_id="rag-upload"

@@ -7,21 +7,27 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from rag.settings import Settings
-from ui.api import build_router, install_error_handlers
+from ui.access import COOKIE, Access, AccessMiddleware, login_page
+from ui.api import build_router, client_address, install_error_handlers
 from ui.chat import build_chat, page_assets
+from ui.limits import RateLimiter
 from ui.service import Service
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
-    """The app; opens the store (as its only writer) unless a service is given."""
+def create_app(settings: Settings, service: Service | None = None, public: bool = False) -> FastAPI:
+    """The app; opens the store (as its only writer) unless a service is given.
+
+    ``public``: it listens on an address other machines reach (see ``ui.access``).
+    """
     service = service or Service.open(settings)
+    access = Access(settings, public)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -35,14 +41,33 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
-    app.add_middleware(
+    app.add_middleware(AccessMiddleware, access=access)
+    app.add_middleware(  # outermost: preflights, and CORS headers on refusals too
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Content-Type", "Authorization", "X-API-Key"],
     )
     install_error_handlers(app)
-    app.include_router(build_router(service))
+    app.include_router(build_router(service, access))
+    attempts = RateLimiter(10)
+
+    @app.get("/login", include_in_schema=False)
+    def login_form() -> HTMLResponse:
+        return HTMLResponse(login_page())
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        if attempts.check(client_address(request)):
+            return HTMLResponse(login_page("Too many attempts; wait a minute."), 429)
+        key = str((await request.form()).get("key", ""))
+        if not (access.is_user(key) and (access.api_key or access.is_admin(key))):
+            return HTMLResponse(login_page("That key is not right."), 401)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
+        return response
 
     @app.get("/embed.js", include_in_schema=False)
     def embed_js() -> FileResponse:
@@ -52,5 +77,6 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     def embed_demo() -> HTMLResponse:
         return HTMLResponse((STATIC / "embed-demo.html").read_text())
 
-    mounted: FastAPI = gr.mount_gradio_app(app, build_chat(service), path="/", **page_assets())
+    chat = build_chat(service, access)
+    mounted: FastAPI = gr.mount_gradio_app(app, chat, path="/", **page_assets())
     return mounted

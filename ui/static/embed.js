@@ -1,4 +1,6 @@
 /* rag-cite chat widget: <script src="https://HOST/embed.js" data-title="..." data-position="right"></script>
+ * data-key="..." sends the server's API key (RAG_API_KEY) with every call; it is visible in the
+ * host page, so pair it with RAG_ALLOWED_ORIGINS.
  * Adds a chat bubble; the panel lives in a shadow root, so neither page's styles leak into the
  * other. Answers stream from HOST's /api/ask/stream and keep their clickable citations.
  * Everything from the server is inserted as text, never as HTML. */
@@ -11,6 +13,13 @@
   var title = script.getAttribute("data-title") || "Ask the documents";
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
   var history = [];
+  var key = script.getAttribute("data-key");
+
+  function headers(json) {
+    var h = json ? { "Content-Type": "application/json" } : {};
+    if (key) h["X-API-Key"] = key;
+    return h;
+  }
 
   var host = document.createElement("div");
   host.setAttribute("data-rag-cite", "");
@@ -66,7 +75,7 @@
   root.querySelector(".bubble").addEventListener("click", function () {
     if (!asked) {
       asked = true;
-      fetch(server + "/api/health")
+      fetch(server + "/api/health", { headers: headers(false) })
         .then(function (r) { return r.ok ? r.json() : {}; })
         .then(function (h) { ratingsOn = h.feedback !== false; })
         .catch(function () {});
@@ -99,7 +108,7 @@
   }
 
   function addContext(details, citation) {
-    fetch(server + "/api/sources/" + encodeURIComponent(citation.chunk_id))
+    fetch(server + "/api/sources/" + encodeURIComponent(citation.chunk_id), { headers: headers(false) })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (ctx) {
         if (!ctx) return;
@@ -128,7 +137,7 @@
         if (citation !== null) body.citation = citation;
         fetch(server + "/api/feedback", {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: headers(true),
           body: JSON.stringify(body),
         })
           .then(function (r) {
@@ -204,7 +213,7 @@
     var text = "";
     fetch(server + "/api/ask/stream", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers(true),
       body: JSON.stringify({ question: question, history: history.slice(-5) }),
     })
       .then(function (response) {

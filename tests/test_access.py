@@ -1,0 +1,215 @@
+"""Access: the API key, the admin token, allowed origins, public mode, and secrets kept out of
+every output (logs, errors, answers, pages, the evaluation report).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, start_app, stop_process
+
+pytestmark = pytest.mark.server
+
+API_KEY = "planted-api-key-7f3a9c"
+ADMIN = "planted-admin-token-51d2e8"
+OPENAI = "sk-planted-openai-key-0b6e4d"
+SECRETS = (API_KEY, ADMIN, OPENAI)
+QUESTION = {"question": "How long is the Uzbek-Afghan border?"}
+
+
+@pytest.fixture(scope="module")
+def host_page() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Another origin: a page that embeds the widget with the key, served from its own port."""
+    port = free_port()
+    page: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page["html"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}", page
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def private_server(
+    tmp_path_factory: pytest.TempPathFactory, host_page
+) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
+    origin, _ = host_page
+    folder = tmp_path_factory.mktemp("private")
+    process, url = start_app(
+        folder / "data",
+        folder / "server.log",
+        RAG_API_KEY=API_KEY,
+        RAG_ADMIN_TOKEN=ADMIN,
+        OPENAI_API_KEY=OPENAI,
+        RAG_ANSWERER="extractive",  # the planted OpenAI key must reach nothing
+        RAG_ALLOWED_ORIGINS=json.dumps([origin]),
+    )
+    try:
+        yield url, folder / "server.log"
+    finally:
+        stop_process(process)
+
+
+def test_the_api_needs_the_key(private_server: tuple[str, Path]) -> None:
+    url, _ = private_server
+    missing = httpx.post(f"{url}/api/ask", json=QUESTION)
+    assert missing.status_code == 401 and "RAG_API_KEY" in missing.json()["error"]
+    wrong = httpx.post(f"{url}/api/ask", json=QUESTION, headers={"X-API-Key": "guess"})
+    assert wrong.status_code == 401
+    for headers in (
+        {"Authorization": f"Bearer {API_KEY}"},
+        {"X-API-Key": API_KEY},
+        {"X-API-Key": ADMIN},
+    ):
+        ok = httpx.post(f"{url}/api/ask", json=QUESTION, headers=headers, timeout=30)
+        assert ok.status_code == 200 and "137 km" in ok.json()["answer"]
+    assert httpx.get(f"{url}/api/health").status_code == 200  # for load balancers
+    # Gradio's own API answers questions too: it is behind the same key.
+    gradio = httpx.post(f"{url}/gradio_api/call/ask", json={"data": ["Who?"]})
+    assert gradio.status_code == 401
+
+
+def test_uploads_need_the_admin_token(private_server: tuple[str, Path]) -> None:
+    url, _ = private_server
+    files = {"file": ("note.txt", b"The Ostrava bridge has 19 arches.")}
+    user = httpx.post(f"{url}/api/upload", files=files, headers={"X-API-Key": API_KEY})
+    assert user.status_code == 403 and "admin token" in user.json()["error"]
+    admin = httpx.post(f"{url}/api/upload", files=files, headers={"X-API-Key": ADMIN}, timeout=60)
+    assert admin.status_code == 200 and admin.json()["added"] == 1
+
+
+def test_the_chat_page_signs_in_with_the_key(private_server: tuple[str, Path]) -> None:
+    url, _ = private_server
+    with httpx.Client(base_url=url) as browser:
+        page = browser.get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 303 and page.headers["location"] == "/login"
+        refused = browser.post("/login", data={"key": "guess"})
+        assert refused.status_code == 401 and "guess" not in refused.text
+        signed = browser.post("/login", data={"key": API_KEY})
+        assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
+        assert browser.get("/", headers={"Accept": "text/html"}).status_code == 200
+        assert browser.post("/api/ask", json=QUESTION, timeout=30).status_code == 200
+
+
+def test_other_origins_are_refused(private_server: tuple[str, Path], host_page) -> None:  # type: ignore[no-untyped-def]
+    url, _ = private_server
+    origin, _ = host_page
+    key = {"X-API-Key": API_KEY}
+    evil = httpx.post(
+        f"{url}/api/ask", json=QUESTION, headers={**key, "Origin": "https://evil.example"}
+    )
+    assert evil.status_code == 403 and "RAG_ALLOWED_ORIGINS" in evil.json()["error"]
+    good = httpx.post(
+        f"{url}/api/ask", json=QUESTION, headers={**key, "Origin": origin}, timeout=30
+    )
+    assert good.status_code == 200 and good.headers["access-control-allow-origin"] == origin
+
+
+def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) -> None:  # type: ignore[no-untyped-def]
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM_FLAGS
+
+    url, _ = private_server
+    origin, page_store = host_page
+    page_store["html"] = (
+        "<!doctype html><html><body><h1>A site</h1>"
+        f'<script src="{url}/embed.js" data-key="{API_KEY}"></script></body></html>'
+    ).encode()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(origin + "/")
+            widget = page.locator("[data-rag-cite]")
+            widget.locator("button.bubble").click()
+            widget.locator("input").fill(QUESTION["question"])
+            widget.locator("input").press("Enter")
+            widget.locator("button.cite").first.wait_for(timeout=30_000)
+            assert "137 km" in widget.locator(".msg.bot").last.inner_text()
+        finally:
+            browser.close()
+
+
+def test_public_mode_turns_uploads_off_without_an_admin_token(tmp_path: Path) -> None:
+    files = {"file": ("a.txt", b"The Ostrava bridge has 19 arches.")}
+    process, url = start_app(tmp_path / "data", tmp_path / "server.log", RAG_PUBLIC="true")
+    try:
+        refused = httpx.post(f"{url}/api/upload", files=files)
+        assert refused.status_code == 403 and "RAG_ADMIN_TOKEN" in refused.json()["error"]
+        assert httpx.post(f"{url}/api/ask", json=QUESTION, timeout=30).status_code == 200
+    finally:
+        stop_process(process)
+
+
+def test_a_request_through_a_proxy_cannot_upload_without_the_admin_token(app_server: str) -> None:
+    files = {"file": ("a.txt", b"The Ostrava bridge has 19 arches.")}
+    proxied = httpx.post(
+        f"{app_server}/api/upload", files=files, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert proxied.status_code == 403 and "RAG_ADMIN_TOKEN" in proxied.json()["error"]
+
+
+def test_secrets_appear_nowhere(private_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, log = private_server
+    key = {"X-API-Key": API_KEY}
+    seen = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for path in (
+            "/",
+            "/login",
+            "/embed-demo",
+            "/embed.js",
+            "/docs",
+            "/openapi.json",
+            "/config",
+        ):
+            seen.append(client.get(path, headers=key).text)
+        seen.append(client.post("/api/ask", json=QUESTION, headers=key).text)
+        seen.append(client.post("/api/ask/stream", json=QUESTION, headers=key).text)
+        seen.append(client.post("/api/ask", json={"question": ""}, headers=key).text)
+        seen.append(client.post("/api/ask", json=QUESTION, headers={"X-API-Key": OPENAI}).text)
+        seen.append(client.get("/api/health").text)
+    env = {**os.environ, "RAG_API_KEY": API_KEY, "RAG_ADMIN_TOKEN": ADMIN, "OPENAI_API_KEY": OPENAI}
+    env["RAG_ANSWERER"] = "extractive"
+    rag = str(Path(sys.executable).parent / "rag")
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text(json.dumps(QUESTION) + "\n" + json.dumps({"question": ""}) + "\n")
+    out = tmp_path / "r.jsonl"
+    for args in (
+        ["ingest"],
+        ["ask", QUESTION["question"], "--json"],
+        ["eval", str(dataset), "--out", str(out)],
+    ):
+        done = subprocess.run([rag, *args], capture_output=True, text=True, env=env, timeout=300)
+        seen += [done.stdout, done.stderr]
+    seen += [out.read_text(), out.with_suffix(".html").read_text(), log.read_text()]
+    everything = "\n".join(seen)
+    assert "137 km" in everything  # the outputs were really collected
+    for secret in SECRETS:
+        assert secret not in everything
