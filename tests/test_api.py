@@ -275,3 +275,42 @@ def test_an_oversized_body_without_a_length_is_cut_off(app_server: str) -> None:
         f"{app_server}/api/ask", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413 and "over 256 KB" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../evil-upload.txt",
+        "..\\..\\evil-upload.txt",
+        "/etc/evil-upload.txt",
+        "a/../../../evil-upload.txt",
+        "..",
+        ".",
+        "",
+        "%2e%2e%2fevil-upload.txt",
+    ],
+)
+def test_uploads_cannot_write_outside_the_uploads_folder(
+    app_server: str, app_folder: Path, name: str
+) -> None:
+    files = {"file": (name, b"The Ostrava bridge has 19 arches.")}
+    response = httpx.post(f"{app_server}/api/upload", files=files, timeout=60)
+    assert response.status_code in (200, 422), response.text
+    uploads = (app_folder / "data" / "uploads").resolve()
+    written = [p for p in app_folder.rglob("*evil-upload*")] + [
+        p for p in Path("/etc").glob("*evil-upload*")
+    ]
+    assert all(p.resolve().parent == uploads for p in written)
+
+
+def test_no_route_reads_files_outside_the_app(app_server: str) -> None:
+    for path in (
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/file=../../../../etc/passwd",
+        "/file=/etc/passwd",
+        "/embed.js/../../../etc/passwd",
+        "/static/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/api/sources/..%2F..%2F..%2Fetc%2Fpasswd",
+    ):
+        response = httpx.get(app_server + path)
+        assert "root:" not in response.text and response.status_code < 500, path

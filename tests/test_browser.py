@@ -240,3 +240,54 @@ def test_widget_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-d
     )
     assert rated_in(app_folder, question).rating is None  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "widget-rating.png"))
+
+
+def test_hostile_questions_are_shown_not_run(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    question = '<img src=x onerror="window.__xss=5"> <script>window.__xss=6</script> [1]?'
+    page = page_factory()
+    ask_in_chat(page, app_server, question)
+    assert "onerror=" in page.locator("#rag-chat").inner_text()
+    page.goto(app_server + "/embed-demo")
+    widget = page.locator("[data-rag-cite]")
+    widget.locator("button.bubble").click()
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    widget.locator(".msg.bot").last.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert "<script>window.__xss=6</script>" in widget.locator(".msg.user").last.inner_text()
+    assert page.evaluate("window.__xss") is None
+
+
+def test_the_evaluation_report_renders_hostile_text_inert(page_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from rag.evaluation.report import html
+
+    bad = '<img src=x onerror="window.__xss=7"><script>window.__xss=8</script>'
+    citation = {"n": 1, "title": bad, "source": bad, "text": bad, "support": None}
+    rows = [
+        {
+            "id": bad,
+            "kind": bad,
+            "question": bad,
+            "answer": bad + " [1]",
+            "citations": [citation],
+            "timings": {"total_ms": 5.0},
+            "scores": {"answerable": True, "declined": False, "citations_rated": 1},
+            "verdicts": [{"sentence": bad, "cited": [1], "supported": False, "relevant": []}],
+            "feedback": {
+                "rated": bad,
+                "comments": [bad],
+                "answer": {"answer": bad, "citations": [citation]},
+            },
+            "judged_rating": {
+                "rating": bad,
+                "citations": [{"n": 1, "user": bad, "judge": "unsupported"}],
+            },
+        },
+        {"line": 2, "question": bad, "error": bad},
+    ]
+    report = tmp_path / "report.html"
+    report.write_text(html(rows, {"questions": 2, bad: bad}, bad))
+    page = page_factory()
+    page.goto(report.as_uri())
+    assert page.locator("body").inner_text().count('onerror="window.__xss=7"') >= 8
+    assert page.evaluate("window.__xss") is None
