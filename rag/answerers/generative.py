@@ -9,9 +9,12 @@ counted in the notice. Markers are then renumbered 1..N, so none points at nothi
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from rag.answer import Answer
 from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
@@ -56,6 +59,46 @@ class UnverifiableAnswer(Exception):
     """The model answered, but nothing it said could be matched to a passage."""
 
 
+T = TypeVar("T")
+
+
+def within(produce: Callable[[], Iterator[T]], seconds: float) -> Iterator[T]:
+    """The items ``produce`` yields, or ``TimeoutError`` once ``seconds`` have passed in all.
+
+    The client's own timeout counts per attempt and per read, and its retries add up; this
+    bounds the whole call, retries included. The producer runs in a thread that stops at its
+    next item once nobody waits for it.
+    """
+    items: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    done, abandoned = object(), threading.Event()
+
+    def run() -> None:
+        try:
+            for item in produce():
+                if abandoned.is_set():
+                    return
+                items.put((True, item))
+            items.put((True, done))
+        except BaseException as exc:  # handed to the consumer, who decides
+            items.put((False, exc))
+
+    threading.Thread(target=run, name="llm-call", daemon=True).start()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                ok, item = items.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"no complete answer within {seconds:g} s") from None
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        abandoned.set()
+
+
 def _quoted(text: str) -> str:
     """Passage text that cannot close or open the passage tags around it."""
     return _PASSAGE_TAG.sub(lambda m: m.group(0).replace("<", "‹"), text)
@@ -84,6 +127,7 @@ class GenerativeAnswerer:
         self.embedder = embedder
         self.idf = idf or (lambda term: 1.0)
         self.model = chat_model(settings, streaming=True)
+        self.timeout = settings.llm_timeout
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up rewritten as a standalone question (offline rewrite if the model fails)."""
@@ -94,7 +138,8 @@ class GenerativeAnswerer:
             messages += [("human", user), ("ai", assistant)]
         messages.append(("human", question))
         try:
-            rewritten = str(self.model.invoke(messages).content).strip()
+            reply = next(within(lambda: iter([self.model.invoke(messages)]), self.timeout))
+            rewritten = str(reply.content).strip()
         except Exception:  # the answer step reports LLM faults; the query need not fail
             return search_query(question, history)
         if not rewritten or len(rewritten) > MAX_CONDENSED_CHARS:
@@ -108,11 +153,9 @@ class GenerativeAnswerer:
             yield answer.answer
             yield answer
             return
-        deadline = time.monotonic() + self.settings.llm_timeout
         parts: list[str] = []
-        for chunk in self.model.stream(prompt_messages(request)):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no complete answer within {self.settings.llm_timeout:g} s")
+        messages = prompt_messages(request)
+        for chunk in within(lambda: self.model.stream(messages), self.timeout):
             delta = chunk.content if isinstance(chunk.content, str) else ""
             if delta:
                 parts.append(delta)

@@ -1,0 +1,123 @@
+"""A fault-injecting HTTP proxy on loopback, in front of a real OpenAI-protocol server.
+
+Each request takes the next fault from ``faults`` (then passes through when none are left):
+``hang`` (never answers), ``429`` (with ``Retry-After: 1``), ``500``, ``reset`` (forwards the
+start of the stream, then resets the connection), ``malformed`` (forwards the first event,
+then a chunk that is not JSON), ``pass``. What each request got is appended to ``seen``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+import threading
+from typing import Any
+
+import httpx
+
+EVENTS_BEFORE_RESET = 3
+
+
+class FaultProxy:
+    """Start with ``start()`` (returns the base URL), stop with ``stop()``."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.faults: list[str] = []
+        self.seen: list[str] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+
+    def start(self) -> str:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        )
+        self._server = future.result(10)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        async def close() -> None:
+            assert self._server is not None
+            self._server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+            length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), 0))
+            body = await reader.readexactly(length) if length else b""
+            fault = self.faults.pop(0) if self.faults else "pass"
+            self.seen.append(fault)
+            if fault == "hang":
+                await reader.read()  # until the client gives up and closes
+                return
+            if fault in ("429", "500"):
+                await self._status(writer, int(fault))
+                return
+            await self._forward(writer, method, path, headers, body, fault)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            if not writer.is_closing():
+                writer.close()
+
+    async def _status(self, writer: asyncio.StreamWriter, status: int) -> None:
+        reason = {429: "Too Many Requests", 500: "Internal Server Error"}[status]
+        body = json.dumps({"error": {"message": f"injected {status}", "type": "fault"}}).encode()
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Retry-After: 1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+
+    async def _forward(
+        self,
+        writer: asyncio.StreamWriter,
+        method: str,
+        path: str,
+        headers: dict[str, Any],
+        body: bytes,
+        fault: str,
+    ) -> None:
+        keep = {k: v for k, v in headers.items() if k.lower() in ("content-type", "accept")}
+        async with (
+            httpx.AsyncClient(timeout=60) as client,
+            client.stream(method, self.upstream + path, headers=keep, content=body) as response,
+        ):
+            kind = response.headers.get("content-type", "application/json")
+            writer.write(
+                f"HTTP/1.1 {response.status_code} OK\r\nContent-Type: {kind}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            events = 0
+            async for line in response.aiter_lines():
+                writer.write(line.encode() + b"\n")
+                await writer.drain()
+                if not line.startswith("data:"):
+                    continue
+                events += 1
+                if fault == "malformed":
+                    writer.write(b"\ndata: {this is not json\n\n")
+                    await writer.drain()
+                    return
+                if fault == "reset" and events >= EVENTS_BEFORE_RESET:
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    writer.transport.abort()  # an RST, not a clean close
+                    return

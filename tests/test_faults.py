@@ -1,0 +1,85 @@
+"""LLM faults injected by a proxy in front of the real llama.cpp server: every question still
+gets an answer (a retry, else the extractive one with a notice), and none waits past the
+configured timeout.
+"""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.answer import check_citations
+from rag.api import Pipeline
+from rag.settings import Settings
+from tests.faultproxy import FaultProxy
+
+pytestmark = pytest.mark.server
+
+QUESTION = "How long is the Uzbek-Afghan border?"
+TIMEOUT = 4.0
+
+
+@pytest.fixture
+def proxy(llm_server: str) -> Iterator[FaultProxy]:
+    faulty = FaultProxy(llm_server.removesuffix("/v1"))
+    faulty.url = faulty.start()  # type: ignore[attr-defined]
+    try:
+        yield faulty
+    finally:
+        faulty.stop()
+
+
+def ask(data_dir: Path, proxy: FaultProxy, faults: list[str]) -> tuple[object, float, list]:  # type: ignore[type-arg]
+    proxy.faults = list(faults)
+    settings = Settings(
+        data_dir=data_dir,
+        llm_base_url=proxy.url + "/v1",  # type: ignore[attr-defined]
+        llm_model="smollm2",
+        llm_timeout=TIMEOUT,
+        llm_max_retries=1,
+    )
+    with Pipeline.open(settings) as pipeline:
+        started = time.monotonic()
+        chunks = list(pipeline.stream(QUESTION))
+        elapsed = time.monotonic() - started
+    answer = chunks[-1].answer
+    assert answer is not None
+    check_citations(answer)
+    return answer, elapsed, chunks
+
+
+@pytest.mark.parametrize(
+    ("faults", "reason"),
+    [
+        (["500", "500"], "HTTP 500"),
+        (["429", "429"], "rate limited (HTTP 429)"),
+        (["hang"], f"no answer within {TIMEOUT:g} s"),  # the whole budget: no retry
+        (["malformed"], "language model failed"),
+        (["reset"], "language model failed"),
+    ],
+)
+def test_a_fault_ends_in_the_extractive_answer_with_a_notice(
+    article_data_dir: Path, proxy: FaultProxy, faults: list[str], reason: str
+) -> None:
+    answer, elapsed, chunks = ask(article_data_dir, proxy, faults)
+    assert answer.answerer == "extractive" and "137 km" in answer.answer  # type: ignore[attr-defined]
+    assert answer.notice is not None and reason in answer.notice  # type: ignore[attr-defined]
+    assert elapsed < TIMEOUT + 2, f"waited {elapsed:.1f} s"
+    assert proxy.seen[: len(faults)] == faults
+    if faults == ["reset"]:  # tokens were streamed before the reset: the client is told
+        assert any(c.restart for c in chunks)
+
+
+@pytest.mark.parametrize("fault", ["429", "500"])
+def test_one_transient_fault_is_retried(
+    article_data_dir: Path, proxy: FaultProxy, fault: str
+) -> None:
+    answer, elapsed, _ = ask(article_data_dir, proxy, [fault])
+    assert proxy.seen[:2] == [fault, "pass"]
+    notice = answer.notice or ""  # type: ignore[attr-defined]
+    # Whatever the tiny model then says, the fault itself is not what the user sees.
+    assert "HTTP" not in notice and "rate limited" not in notice
+    assert elapsed < TIMEOUT + 2
+    if fault == "429":
+        assert elapsed >= 1.0  # Retry-After: 1 was honoured
