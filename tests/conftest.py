@@ -98,19 +98,23 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A real Chroma server (`chroma run`) on a free loopback port, stopped afterwards."""
+def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`chroma run` over the database in ``path``, on a loopback port."""
     chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
     assert chroma, "the chroma command comes with the chromadb package"
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    process = start_server(
+    return start_server(
         [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
         port,
         path / "server.log",
         {"ANONYMIZED_TELEMETRY": "False"},
     )
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Chroma server (`chroma run`) on a free loopback port, stopped afterwards."""
+    port = free_port()
+    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
     try:
         yield "127.0.0.1", port
     finally:

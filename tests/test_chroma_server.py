@@ -48,3 +48,39 @@ def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
         StoreError, match=r"Cannot reach the Chroma server at 127\.0\.0\.1:\d+ \(RAG_CHROMA_HOST"
     ):
         Store.open(settings)
+
+
+def test_the_app_says_503_while_chroma_is_down_and_recovers_by_itself(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.conftest import free_port, start_app, start_chroma, stop_process
+
+    port = free_port()
+    (tmp_path / "chroma").mkdir()
+    chroma = start_chroma(tmp_path / "chroma", port)
+    app, url = start_app(
+        tmp_path / "data",
+        tmp_path / "app.log",
+        RAG_CHROMA_HOST="127.0.0.1",
+        RAG_CHROMA_PORT=str(port),
+        RAG_RATE_LIMIT_PER_MINUTE="0",
+    )
+    question = {"question": "Who translated the interview from Russian?"}
+    try:
+        assert "Kristina Rus" in httpx.post(f"{url}/api/ask", json=question, timeout=30).text
+        stop_process(chroma)
+        for path in ("/api/ask", "/api/ask/stream"):
+            down = httpx.post(url + path, json=question, timeout=30)
+            assert down.status_code == 503, down.text
+            assert down.json()["error"] == (
+                f"the Chroma server at 127.0.0.1:{port} is not reachable; try again shortly"
+            )
+        assert httpx.get(f"{url}/api/health").status_code == 503
+        chroma = start_chroma(tmp_path / "chroma", port)  # same data, same port
+        back = httpx.post(f"{url}/api/ask", json=question, timeout=30)
+        assert back.status_code == 200 and "Kristina Rus" in back.json()["answer"]
+        assert httpx.get(f"{url}/api/health").json()["status"] == "ok"
+        assert "Traceback" not in (tmp_path / "app.log").read_text()
+    finally:
+        stop_process(app)
+        stop_process(chroma)

@@ -5,6 +5,7 @@ Every refusal is a 4xx with ``{"error": "one line"}``; nothing a client sends pr
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -17,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from rag.errors import FeedbackError, QuestionError, StoreError
+from rag.errors import FeedbackError, QuestionError
 from ui.access import Access, presented_key
 from ui.limits import RateLimiter
 from ui.service import Service
@@ -71,6 +72,14 @@ def build_router(service: Service, access: Access) -> APIRouter:
             )
         return None
 
+    def unavailable(exc: Exception) -> JSONResponse:
+        """503 naming the server that is down (handled here: no traceback), else re-raise."""
+        outage = service.outage(exc)
+        if outage is None:
+            raise exc
+        log.warning("%s", outage)
+        return error(503, outage, {"Retry-After": "5"})
+
     async def admitted(request: Request) -> dict[str, Any] | JSONResponse:
         """The request's JSON object, or the refusal (rate limit, size, syntax) to send."""
         return limited(request) or await _json_body(request)
@@ -86,8 +95,8 @@ def build_router(service: Service, access: Access) -> APIRouter:
             )
         except QuestionError as exc:
             return error(422, str(exc))
-        except StoreError as exc:
-            return error(503, str(exc))
+        except Exception as exc:
+            return unavailable(exc)
         return answer.to_dict()
 
     @router.post("/ask/stream", summary="Answer a question as server-sent events")
@@ -97,10 +106,14 @@ def build_router(service: Service, access: Access) -> APIRouter:
             return data
         try:
             chunks = service.stream(data.get("question", ""), data.get("history"))
+            # Retrieval runs before the first chunk: a store outage is still a 503, not an event.
+            first = await run_in_threadpool(next, chunks, None)
         except QuestionError as exc:
             return error(422, str(exc))
+        except Exception as exc:
+            return unavailable(exc)
         return StreamingResponse(
-            _events(chunks),
+            _events(itertools.chain([first] if first else [], chunks), service),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -128,7 +141,7 @@ def build_router(service: Service, access: Access) -> APIRouter:
         try:
             passages = service.store.collection.count()
         except Exception as exc:  # any store failure means not ready
-            return error(503, f"the store is not reachable ({type(exc).__name__})")
+            return error(503, service.outage(exc) or f"the store failed ({type(exc).__name__})")
         return {
             "status": "ok",
             "passages": passages,
@@ -171,7 +184,7 @@ def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _events(chunks: Iterator[Any]) -> Iterator[str]:
+def _events(chunks: Iterator[Any], service: Service) -> Iterator[str]:
     """Tokens, perhaps a restart, then the final answer object; an error as its own event."""
     try:
         for chunk in chunks:
@@ -182,15 +195,23 @@ def _events(chunks: Iterator[Any]) -> Iterator[str]:
             if chunk.answer is not None:
                 yield _event("answer", chunk.answer.to_dict())
     except Exception as exc:  # the status line is sent: report in the stream, never hang up
-        log.exception("answer stream failed")
-        yield _event("error", {"error": f"the answer could not be finished ({type(exc).__name__})"})
+        outage = service.outage(exc)
+        if outage:
+            log.warning("answer stream failed: %s", outage)
+        else:
+            log.exception("answer stream failed")
+        reason = outage or f"the answer could not be finished ({type(exc).__name__})"
+        yield _event("error", {"error": reason})
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, service: Service) -> None:
     """FastAPI's own validation errors, and any failure, in the API's one-line shape."""
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> JSONResponse:
+        outage = service.outage(exc)
+        if outage:
+            return error(503, outage, {"Retry-After": "5"})
         log.exception("request failed: %s", request.url.path)
         return error(503, f"the service could not answer ({type(exc).__name__}); try again")
 

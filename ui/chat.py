@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.chain import AnswerChunk
 from rag.errors import FeedbackError, QuestionError
 from rag.sources import passage_in_context
 from ui.access import Access, presented_key
@@ -42,6 +43,22 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
             warning = {"role": "assistant", "content": plain(f"⚠ {exc}")}
             yield [*messages, warning], turns, "", answer_ids
             return
+        try:
+            yield from _replies(message, messages, turns, answer_ids, chunks)
+        except Exception as exc:
+            outage = service.outage(exc)
+            if outage is None:
+                raise
+            warning = {"role": "assistant", "content": plain(f"⚠ {outage[0].upper()}{outage[1:]}.")}
+            yield [*messages, warning], turns, "", answer_ids
+
+    def _replies(
+        message: str,
+        messages: list[dict[str, Any]],
+        turns: list[list[str]],
+        answer_ids: dict[int, str],
+        chunks: Iterator[AnswerChunk],
+    ) -> Iterator[Reply]:
         text = ""
         for chunk in chunks:
             text = chunk.delta if chunk.restart else text + chunk.delta

@@ -48,7 +48,7 @@ def create_app(settings: Settings, service: Service | None = None, public: bool 
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", "Authorization", "X-API-Key"],
     )
-    install_error_handlers(app)
+    install_error_handlers(app, service)
     app.include_router(build_router(service, access))
     attempts = RateLimiter(10)
 

@@ -17,7 +17,7 @@ from ingest.loaders import LoadError, load
 from rag.answer import Answer
 from rag.api import Pipeline
 from rag.chain import AnswerChunk
-from rag.errors import FeedbackError
+from rag.errors import FeedbackError, StoreError
 from rag.feedback import FeedbackStore
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
@@ -111,6 +111,25 @@ class Service:
                 return FileResult(str(path), error=str(exc))
             trial.replace(path)
             return Indexer(self.store).ingest([path]).files[0]
+
+    def outage(self, exc: BaseException) -> str | None:
+        """One line for users when ``exc`` means a server the app needs is down, else None."""
+        import httpx
+        import openai
+
+        if isinstance(exc, StoreError):
+            return str(exc)
+        if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError):
+            return "the embeddings server is not reachable; try again shortly"
+        if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
+            settings = self.settings
+            where = (
+                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+                if settings.chroma_host
+                else "the document store"
+            )
+            return f"{where} is not reachable; try again shortly"
+        return None
 
     def close(self) -> None:
         """Release the store and the feedback database."""
