@@ -7,6 +7,7 @@ be shown, and highlighted, inside its document.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,24 +41,46 @@ class LoadedDocument:
         return None
 
 
+def _looks_like_text(text: str) -> bool:
+    """False when many characters are controls, unassigned, surrogates or private-use.
+
+    Random bytes after a UTF-16 byte-order mark decode without error into such characters.
+    """
+    sample = text[:20_000]
+    odd = sum(1 for ch in sample if unicodedata.category(ch) in _ODD and ch not in "\n\r\t\f")
+    return odd <= 0.05 * len(sample)
+
+
+_ODD = {"Cc", "Cn", "Co", "Cs"}
+
+
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise LoadError("binary file, not text")
+    text = None
     for bom, codec in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe", "utf-16"),
         (b"\xfe\xff", "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(codec)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LoadError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "convert it to UTF-8"
-        ) from None
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                raise LoadError(f"not valid {codec.upper()} text") from None
+            break
+    if text is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LoadError(
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                "convert it to UTF-8"
+            ) from None
+    if not _looks_like_text(text):
+        raise LoadError("binary file, not text")
+    return text
 
 
 def load_text(path: Path) -> LoadedDocument:

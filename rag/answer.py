@@ -81,6 +81,20 @@ class Answer:
         return replace(self, timings=replace(self.timings, **values))
 
 
+_INERT = str.maketrans({"[": "［", "]": "］", "【": "［", "】": "］"})
+
+
+def defuse_markers(text: str) -> str:
+    """Quoted text (a document's, a user's) with its own marker look-alikes made inert.
+
+    A passage reading "as reported [2]" would otherwise point at citation 2 of the answer
+    that quotes it; full-width brackets read the same and point at nothing.
+    """
+    from rag.claims import MARKER as ANY_MARKER
+
+    return ANY_MARKER.sub(lambda m: m.group(0).translate(_INERT), text)
+
+
 def markers(text: str) -> list[int]:
     """Citation numbers in the order they appear in the text."""
     return [int(m.group(1)) for m in MARKER.finditer(text)]

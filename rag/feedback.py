@@ -25,6 +25,7 @@ from typing import Any
 
 from rag.answer import Answer
 from rag.errors import FeedbackError
+from rag.inputs import is_encodable
 from rag.query import Turn
 
 ANSWER_RATINGS = ("helpful", "not_helpful")
@@ -132,8 +133,10 @@ class FeedbackStore:
         if rating not in allowed:
             target = "an answer" if citation is None else "a citation"
             raise FeedbackError(f"rating of {target} must be one of {', '.join(allowed)}")
-        if comment is not None and not isinstance(comment, str):
+        if comment is not None and not (isinstance(comment, str) and is_encodable(comment)):
             raise FeedbackError("comment must be text")
+        if not is_encodable(answer_id):
+            raise FeedbackError("answer_id must be the id of an answer (text)")
         if comment and len(comment) > MAX_COMMENT_CHARS:
             raise FeedbackError(f"comment is over {MAX_COMMENT_CHARS} characters")
         with self._write() as db:

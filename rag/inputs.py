@@ -14,10 +14,21 @@ from rag.query import Turn
 MAX_HISTORY_TURNS = 50
 
 
+def is_encodable(text: str) -> bool:
+    """False for text holding lone surrogates (invalid UTF-8 from argv, or JSON escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_question(question: Any, max_chars: int) -> str:
     """The question stripped, or ``QuestionError`` for a non-text, empty or over-long one."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
+    if not is_encodable(question):
+        raise QuestionError("the question is not valid Unicode text (invalid UTF-8?)")
     text = question.strip()
     if not text:
         raise QuestionError("the question is empty")
@@ -38,6 +49,8 @@ def parse_history(history: Any, max_chars: int) -> list[Turn]:
         for turn in history
     ):
         raise QuestionError("the history must be a list of [user, assistant] pairs of text")
+    if not all(is_encodable(x) for turn in history for x in turn):
+        raise QuestionError("the history is not valid Unicode text (invalid UTF-8?)")
     if len(history) > MAX_HISTORY_TURNS:
         raise QuestionError(
             f"the history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}"

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag.answer import Answer
+from rag.answer import Answer, defuse_markers
 from rag.passages import Passage
 from rag.query import Turn
 
@@ -46,7 +46,7 @@ class Answerer(Protocol):
 def declined(question: str, answerer: str, notice: str | None = None) -> Answer:
     """The plain refusal, citing nothing."""
     return Answer(
-        answer=f'{DECLINE} Nothing in them answers "{question.strip()}".',
+        answer=f'{DECLINE} Nothing in them answers "{defuse_markers(question.strip())}".',
         answerable=False,
         answerer=answerer,
         notice=notice,

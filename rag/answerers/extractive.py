@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer import Answer
+from rag.answer import Answer, defuse_markers
 from rag.answerers.base import AnswerRequest, Event, declined
 from rag.embeddings.base import Embedder
 from rag.passages import Passage
@@ -174,7 +174,9 @@ class ExtractiveAnswerer:
             marker = f" [{numbers[chunk_id]}]"
             text = candidate.text
             sentences = split_sentences(text) or [(0, len(text))]
-            part = " ".join(" ".join(text[s:e].split()) + marker for s, e in sentences)
+            part = " ".join(
+                defuse_markers(" ".join(text[s:e].split())) + marker for s, e in sentences
+            )
             yield part if not parts else " " + part
             parts.append(part)
         by_id = {c.passage.chunk_id: c.passage for c in chosen}
