@@ -52,6 +52,11 @@ _DECLINES = re.compile(
 )
 _PASSAGE_TAG = re.compile(r"<\s*/?\s*passages?\b", re.I)
 MIN_CLAIM_CHARS = 12
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|rules|prompts?)\b|"
+    r"\bsystem (?:prompt|message)\b|\bdeveloper mode\b|\byou are now\b|\bnew instructions?\b",
+    re.I | re.S,
+)
 MAX_CONDENSED_CHARS = 500
 
 
@@ -181,10 +186,10 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
     sentences: list[tuple[str, list[int]]] = []
     unverified = 0
     for claim, cited in claims:
-        if len(claim) < MIN_CLAIM_CHARS:
-            sentences.append((claim, []))
+        if len(claim) < MIN_CLAIM_CHARS or _INSTRUCTION.search(claim):
+            unverified += 1
             continue
-        judged = [judge(claim, p) for p in passages]
+        judged = [_unless_instruction(judge(claim, p), p) for p in passages]
         valid = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
         valid = [i for i in valid if judged[i][1] >= SUPPORT_MIN]
         if not valid:
@@ -192,6 +197,7 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
             valid = [best] if judged[best][1] >= SUPPORT_MIN else []
         if not valid:
             unverified += 1
+            continue
         for i in valid:
             if i not in supports:
                 order.append(i)
@@ -201,14 +207,13 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
         raise UnverifiableAnswer("no sentence of the model's answer matches a passage")
     number = {i: n for n, i in enumerate(order, 1)}
     answer_text = " ".join(
-        claim + (" " + "".join(f"[{number[i]}]" for i in valid) if valid else "")
-        for claim, valid in sentences
+        claim + " " + "".join(f"[{number[i]}]" for i in valid) for claim, valid in sentences
     )
     notice = None
     if unverified:
         notice = (
-            f"{unverified} sentence(s) of this answer could not be matched to the documents "
-            "and carry no citation."
+            f"{unverified} sentence(s) of the model's answer were left out: nothing in the "
+            "documents supports them."
         )
     return Answer(
         answer=answer_text,
@@ -218,6 +223,14 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
         notice=notice,
         question=request.question,
     )
+
+
+def _unless_instruction(
+    judged: tuple[tuple[int, int], float], passage: Passage
+) -> tuple[tuple[int, int], float]:
+    """No support from a span that reads as an instruction to the model."""
+    (start, end), _ = judged
+    return judged if not _INSTRUCTION.search(passage.text[start:end]) else ((start, end), 0.0)
 
 
 def describe(exc: BaseException, timeout: float) -> str:
