@@ -1,0 +1,142 @@
+"""Load on `rag serve`: many concurrent users asking the evaluation set's questions.
+
+Run: .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--url URL] [--json out.json]
+
+Without --url it starts `rag serve` (offline answerer, rate limit off, fresh data folder) on
+a free loopback port. Each user asks questions one after another, alternating the JSON and
+the streaming endpoint. Prints requests, errors, throughput and latency percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from rag.evaluation.metrics import percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="rag-load-")) / "data"
+    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_RATE_LIMIT_PER_MINUTE": "0"}
+    rag = str(Path(sys.executable).parent / "rag")
+    server = subprocess.Popen(
+        [rag, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    server.kill()
+    raise SystemExit("the server did not start within 120 s")
+
+
+async def user(
+    client: httpx.AsyncClient, questions: list[dict[str, Any]], offset: int, stop: float
+) -> list[tuple[float, str]]:
+    """One user's requests until ``stop``: (seconds, outcome) each."""
+    results = []
+    i = offset
+    while time.monotonic() < stop:
+        row = questions[i % len(questions)]
+        body = {"question": row["question"], "history": row.get("history")}
+        stream = i % 2 == 1
+        started = time.monotonic()
+        try:
+            if stream:
+                async with client.stream("POST", "/api/ask/stream", json=body) as response:
+                    text = "".join([part async for part in response.aiter_text()])
+                ok = response.status_code == 200 and "event: answer" in text
+            else:
+                response = await client.post("/api/ask", json=body)
+                ok = response.status_code == 200 and "answer" in response.json()
+            outcome = "ok" if ok else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            outcome = type(exc).__name__
+        results.append((time.monotonic() - started, outcome))
+        i += 1
+    return results
+
+
+async def run(url: str, users: int, seconds: float) -> dict[str, Any]:
+    questions = [
+        json.loads(line) for line in (ROOT / "eval/sternik.jsonl").read_text().splitlines() if line
+    ]
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        started = time.monotonic()
+        stop = started + seconds
+        per_user = await asyncio.gather(*(user(client, questions, u, stop) for u in range(users)))
+        elapsed = time.monotonic() - started
+    results = [r for rows in per_user for r in rows]
+    latencies = [seconds * 1000 for seconds, outcome in results if outcome == "ok"]
+    outcomes = Counter(outcome for _, outcome in results)
+    return {
+        "users": users,
+        "seconds": round(elapsed, 1),
+        "requests": len(results),
+        "errors": len(results) - outcomes["ok"],
+        "error_kinds": {k: v for k, v in outcomes.items() if k != "ok"},
+        "throughput_per_s": round(len(results) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
+        "max_ms": round(max(latencies), 1) if latencies else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--url", help="An already running server (else one is started).")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    server = None
+    url = args.url
+    if url is None:
+        server, url = start_server()
+    try:
+        figures = asyncio.run(run(url, args.users, args.seconds))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+    for name, value in figures.items():
+        print(f"{name:<18}{value}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if figures["errors"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
