@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         60, ge=0, description="Questions per minute per client address; 0 = unlimited."
     )
+    api_threads: int = Field(
+        32, ge=1, le=512, description="REST requests answered at once (the rest wait their turn)."
+    )
     allow_upload: bool = Field(True, description="Let chat users add documents.")
     max_upload_mb: int = Field(20, ge=1, le=1024, description="Largest accepted upload.")
     api_key: SecretStr | None = Field(

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -31,6 +32,9 @@ def create_app(settings: Settings, service: Service | None = None, public: bool 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Answers are CPU-bound (offline) or wait on the LLM (generative); this bounds how
+        # many run at once, and so the memory they hold. Gradio's events have their own limit.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         yield
         service.close()
 
