@@ -90,6 +90,19 @@ def _metadata(chunk: Chunk, index: int, document: Any, filename: str) -> dict[st
     return {k: v for k, v in values.items() if v is not None}
 
 
+Record = tuple[str, str, dict[str, Any]]  # id, text, metadata
+
+
+@dataclass
+class _Plan:
+    """One file's changes: passages to add, to move, to delete."""
+
+    result: FileResult
+    new: list[Record] = field(default_factory=list)
+    moved: list[Record] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+
 class Indexer:
     """Brings the store in line with a set of files."""
 
@@ -104,67 +117,95 @@ class Indexer:
         prune: bool = False,
         on_file: Callable[[FileResult], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; one bad file is reported and the others still go in."""
+        """Ingest files and folders; one bad file is reported and the others still go in.
+
+        Files are planned one by one but written in groups of at least ``EMBED_BATCH`` new
+        passages: embedding many small files one call each would waste most of the model's
+        time on padding and per-call overhead.
+        """
         files, errors = discover(paths)
         report = IngestReport(files=list(errors))
+        pending: list[_Plan] = []
+
+        def flush() -> None:
+            self._write(pending)
+            for plan in pending:
+                report.files.append(plan.result)
+                if on_file:
+                    on_file(plan.result)
+            pending.clear()
+
         for path in files:
-            result = self._ingest_file(path)
-            report.files.append(result)
-            if on_file:
-                on_file(result)
+            pending.append(self._plan(path))
+            if sum(len(p.new) for p in pending) >= EMBED_BATCH:
+                flush()
+        flush()
         if prune:
             report.files.extend(self.prune())
         if any(f.changed for f in report.files):
             self.store.bump_revision()
         return report
 
-    def _ingest_file(self, path: Path) -> FileResult:
+    def _plan(self, path: Path) -> _Plan:
+        """What must change in the store for one file (nothing is written yet)."""
         result = FileResult(str(path))
         try:
             document = load(path)
         except LoadError as exc:
             result.error = str(exc)
-            return result
+            return _Plan(result)
         chunks = self.chunker.chunk(document)
         ids = chunk_ids(document.source, [c.text for c in chunks])
         metadatas = [_metadata(c, i, document, path.name) for i, c in enumerate(chunks)]
         stored = {
             id_: meta for id_, _, meta in self.store.records(where={"source": document.source})
         }
-        new = [i for i, id_ in enumerate(ids) if id_ not in stored]
-        moved = [i for i, id_ in enumerate(ids) if id_ in stored and stored[id_] != metadatas[i]]
-        stale = sorted(set(stored) - set(ids))
+        records = [(id_, c.text, m) for id_, c, m in zip(ids, chunks, metadatas, strict=True)]
+        plan = _Plan(
+            result,
+            new=[r for r in records if r[0] not in stored],
+            moved=[r for r in records if r[0] in stored and stored[r[0]] != r[2]],
+            stale=sorted(set(stored) - set(ids)),
+        )
+        result.added, result.updated, result.removed = (
+            len(plan.new),
+            len(plan.moved),
+            len(plan.stale),
+        )
+        result.unchanged = len(ids) - len(plan.new) - len(plan.moved)
+        return plan
 
+    def _write(self, plans: Sequence[_Plan]) -> None:
+        """New passages first, then moved ones, then deletions: a kill loses nothing."""
         collection = self.store.collection
         batch = min(EMBED_BATCH, self.store.client.get_max_batch_size())
+        new = [r for p in plans for r in p.new]
         for lo in range(0, len(new), batch):
             part = new[lo : lo + batch]
-            vectors = self.store.embedder.embed([chunks[i].text for i in part])
             collection.upsert(
-                ids=[ids[i] for i in part],
-                documents=[chunks[i].text for i in part],
-                metadatas=[metadatas[i] for i in part],
-                embeddings=vectors,
+                ids=[r[0] for r in part],
+                documents=[r[1] for r in part],
+                metadatas=[r[2] for r in part],
+                embeddings=self.store.embedder.embed([r[1] for r in part]),
             )
+        moved = [r for p in plans for r in p.moved]
         for lo in range(0, len(moved), batch):
             # Same text elsewhere in the file: new offsets, same vector (Chroma's update
             # merges metadata keys, so upsert the whole record to drop stale ones).
-            part_ids = [ids[i] for i in moved[lo : lo + batch]]
-            kept = collection.get(ids=part_ids, include=["embeddings"])
+            part = moved[lo : lo + batch]
+            kept = collection.get(ids=[r[0] for r in part], include=["embeddings"])
             stored_vectors = kept["embeddings"]
             assert stored_vectors is not None  # asked for with include=["embeddings"]
             vectors_by_id = dict(zip(kept["ids"], list(stored_vectors), strict=True))
             collection.upsert(
-                ids=part_ids,
-                documents=[chunks[i].text for i in moved[lo : lo + batch]],
-                metadatas=[metadatas[i] for i in moved[lo : lo + batch]],
-                embeddings=[vectors_by_id[id_] for id_ in part_ids],
+                ids=[r[0] for r in part],
+                documents=[r[1] for r in part],
+                metadatas=[r[2] for r in part],
+                embeddings=[vectors_by_id[r[0]] for r in part],
             )
+        stale = [id_ for p in plans for id_ in p.stale]
         for lo in range(0, len(stale), batch):
             collection.delete(ids=stale[lo : lo + batch])
-        result.added, result.updated, result.removed = len(new), len(moved), len(stale)
-        result.unchanged = len(ids) - len(new) - len(moved)
-        return result
 
     def prune(self) -> list[FileResult]:
         """Remove the passages of documents whose files no longer exist."""

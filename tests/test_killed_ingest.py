@@ -88,7 +88,7 @@ def test_an_ingest_killed_at_random_points_converges(tmp_path: Path) -> None:
     seed = int(os.environ.get("KILL_SEED", time.time_ns() % 10_000))
     rng = random.Random(seed)
     corpus = tmp_path / "corpus"
-    write_corpus(corpus, files=16, seed=seed)
+    write_corpus(corpus, files=24, seed=seed)
     settings = Settings(data_dir=tmp_path / "data")
     env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir)}
     counts = []
@@ -97,13 +97,17 @@ def test_an_ingest_killed_at_random_points_converges(tmp_path: Path) -> None:
             (corpus / "log-03.txt").write_text("Entry rewritten. The ferry signal changed.\n")
         process = subprocess.Popen(
             [RAG, "ingest", str(corpus)],
-            env=env,
-            stdout=subprocess.DEVNULL,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-        time.sleep(rng.uniform(2.5, 6.0))
+        assert process.stdout is not None
+        # A random point: after the first group of files is written, somewhere in the next.
+        process.stdout.readline()
+        time.sleep(rng.uniform(0.0, 2.0))
         process.send_signal(signal.SIGKILL)
-        process.wait(30)
+        process.communicate(timeout=30)
         counts.append(len(stored(settings)[0]) if (settings.data_dir / "chroma").exists() else 0)
     final = subprocess.run([RAG, "ingest", str(corpus)], env=env, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
