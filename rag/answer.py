@@ -65,7 +65,8 @@ class Answer:
     notice: str | None = None
     timings: Timings = field(default_factory=Timings)
     question: str = ""
-    # Ids of the passages the answerer read, in retrieval order (cited or not): for evaluation.
+    # Ids of the passages the answerer read (cited or not), best first: the offline answerer's
+    # rerank by sentence score, else retrieval order. Evaluation scores recall@k on it.
     retrieved: tuple[str, ...] = ()
     # Names this answer when a user rates it (``rag.feedback``); unique per answer given.
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -90,7 +90,8 @@ def build_chain(
                     yield AnswerChunk(restart=True)
                 elif isinstance(event, Answer):
                     now = time.perf_counter()
-                    retrieved = tuple(p.chunk_id for p in state.request.passages)
+                    # The answerer's own ranking when it made one, else retrieval's order.
+                    retrieved = event.retrieved or tuple(p.chunk_id for p in state.request.passages)
                     yield AnswerChunk(
                         answer=replace(event, retrieved=retrieved).with_timings(
                             retrieve_ms=round(state.retrieve_ms, 2),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -144,10 +144,19 @@ class ExtractiveAnswerer:
         return score + 0.04 / math.sqrt(rank)
 
     def stream(self, request: AnswerRequest) -> Iterator[Event]:
-        """Quote the best-supported text (and a nearly as good second), or decline."""
+        """Quote the best-supported text (and a nearly as good second), or decline.
+
+        The answer's ``retrieved`` lists the passages reranked by their best sentence's
+        score: a second, finer ranking than retrieval's, which evaluation scores.
+        """
         ranked = self.candidates(request)
+        reranked = tuple(
+            dict.fromkeys(
+                [c.passage.chunk_id for c in ranked] + [p.chunk_id for p in request.passages]
+            )
+        )
         if not ranked or ranked[0].score < self.threshold:
-            answer = declined(request.question, self.name)
+            answer = replace(declined(request.question, self.name), retrieved=reranked)
             yield answer.answer
             yield answer
             return
@@ -158,7 +167,8 @@ class ExtractiveAnswerer:
             if not any(_overlap(candidate, c) for c in chosen):
                 chosen.append(candidate)
         chosen.sort(key=lambda c: (c.passage.rank, c.start))
-        yield from self._cite(request, chosen)
+        for event in self._cite(request, chosen):
+            yield replace(event, retrieved=reranked) if isinstance(event, Answer) else event
 
     def _cite(self, request: AnswerRequest, chosen: Sequence[Candidate]) -> Iterator[Event]:
         numbers: dict[str, int] = {}

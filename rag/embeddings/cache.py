@@ -32,6 +32,11 @@ class CachingEmbedder:
         """The wrapped embedder's vector space."""
         return self.inner.model_id
 
+    def clear(self) -> None:
+        """Forget every cached vector (benchmarks measure cold queries with it)."""
+        with self._lock:
+            self._vectors.clear()
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Vectors for the texts, computing only those not seen recently."""
         if not texts or len(texts) > MAX_CACHED_CALL:
