@@ -1,6 +1,7 @@
 """Load on `rag serve`: many concurrent users asking the evaluation set's questions.
 
 Run: .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--url URL] [--json out.json]
+     .venv/bin/python bench/load.py --users 1,8,32 --seconds 20   (throughput by clients)
 
 Without --url it starts `rag serve` (offline answerer, rate limit off, fresh data folder) on
 a free loopback port. Each user asks questions one after another, alternating the JSON and
@@ -115,7 +116,7 @@ async def run(url: str, users: int, seconds: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--users", default="50", help="users, or several runs: 1,8,32")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--url", help="An already running server (else one is started).")
     parser.add_argument("--json", type=Path)
@@ -124,17 +125,21 @@ def main() -> None:
     url = args.url
     if url is None:
         server, url = start_server()
+    runs = []
     try:
-        figures = asyncio.run(run(url, args.users, args.seconds))
+        for users in (int(u) for u in args.users.split(",")):
+            figures = asyncio.run(run(url, users, args.seconds))
+            runs.append(figures)
+            for name, value in figures.items():
+                print(f"{name:<18}{value}")
+            print()
     finally:
         if server is not None:
             server.terminate()
             server.wait(30)
-    for name, value in figures.items():
-        print(f"{name:<18}{value}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    if figures["errors"]:
+        args.json.write_text(json.dumps(runs[0] if len(runs) == 1 else runs, indent=2) + "\n")
+    if any(r["errors"] for r in runs):
         sys.exit(1)
 
 

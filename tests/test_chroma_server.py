@@ -84,3 +84,42 @@ def test_the_app_says_503_while_chroma_is_down_and_recovers_by_itself(tmp_path: 
     finally:
         stop_process(app)
         stop_process(chroma)
+
+
+def test_two_servers_share_one_chroma_server(tmp_path: Path) -> None:
+    """Scale-out: ingest through one `rag serve`, ask through another."""
+    import httpx
+
+    from tests.conftest import free_port, start_app, start_chroma, stop_process
+
+    port = free_port()
+    (tmp_path / "chroma").mkdir()
+    chroma = start_chroma(tmp_path / "chroma", port)
+    shared = {
+        "RAG_CHROMA_HOST": "127.0.0.1",
+        "RAG_CHROMA_PORT": str(port),
+        "RAG_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    first, first_url = start_app(tmp_path / "a", tmp_path / "a.log", **shared)
+    second, second_url = start_app(tmp_path / "b", tmp_path / "b.log", **shared)
+    try:
+        note = b"Harbor log\n\nThe Vesterhavn harbor crane lifts 84 tonnes.\n"
+        added = httpx.post(
+            f"{first_url}/api/upload", files={"file": ("harbor.txt", note)}, timeout=60
+        )
+        assert added.status_code == 200 and added.json()["added"] == 1
+        question = {"question": "How much does the Vesterhavn harbor crane lift?"}
+        answer = httpx.post(f"{second_url}/api/ask", json=question, timeout=30).json()
+        assert (
+            "84 tonnes" in answer["answer"] and answer["citations"][0]["filename"] == "harbor.txt"
+        )
+        source = httpx.get(f"{second_url}/api/sources/{answer['citations'][0]['chunk_id']}")
+        assert source.status_code == 200 and "84 tonnes" in source.json()["text"]
+        article = httpx.post(
+            f"{second_url}/api/ask", json={"question": "Who translated the interview?"}, timeout=30
+        )
+        assert "Kristina Rus" in article.json()["answer"]
+    finally:
+        stop_process(first)
+        stop_process(second)
+        stop_process(chroma)
