@@ -342,10 +342,10 @@ def _rated_rows(settings: Settings) -> list[dict[str, Any]]:
     """Dataset lines made from the answers users rated; an error when there are none."""
     from rag.feedback import FeedbackStore
 
-    path = settings.feedback_path
-    if not path.exists():
+    path = "RAG_FEEDBACK_URL" if settings.feedback_url else settings.feedback_path
+    if not settings.feedback_url and not settings.feedback_path.exists():
         raise click.UsageError(f"no ratings yet: {path} does not exist (rag serve keeps them)")
-    store = FeedbackStore(path)
+    store = FeedbackStore.open(settings)
     try:
         rows = [rated.to_row() for rated in store.rated()]
     finally:

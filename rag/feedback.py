@@ -1,10 +1,12 @@
-"""Users' ratings of answers and citations, kept in SQLite next to what they rated.
+"""Users' ratings of answers and citations, kept in SQLite (or PostgreSQL) beside what they rate.
 
 The server records every answer it gives (question, conversation, the whole answer object),
 so a rating names an answer by ``answer_id`` and can never describe text the server did not
 send. SQLite in WAL mode with ``synchronous=FULL``: a rating is on disk when ``rate`` returns,
 so neither a restart nor a killed process loses it, and several processes (or threads) may
-write at once; SQLite serialises them and ``busy_timeout`` makes each wait its turn.
+write at once; SQLite serialises them and its busy timeout makes each wait its turn. Several
+servers on several machines share one PostgreSQL database instead (``RAG_FEEDBACK_URL``);
+the SQL is the same but for placeholders and the id column.
 
 Ratings: an answer is ``helpful`` or ``not_helpful``; a citation (``citation`` = its ``n``)
 ``supports`` or ``unsupported`` ("this source does not support the claim"); ``cleared``
@@ -40,7 +42,7 @@ CREATE TABLE IF NOT EXISTS answers (
     answer TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ratings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id_column},
     answer_id TEXT NOT NULL REFERENCES answers(answer_id),
     created TEXT NOT NULL,
     citation INTEGER,
@@ -86,34 +88,60 @@ def _now() -> str:
 
 
 class FeedbackStore:
-    """The answers given and the ratings received, in one SQLite file."""
+    """The answers given and the ratings received: a SQLite file, or a PostgreSQL URL."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        # isolation_level=None: transactions are opened and closed here, explicitly.
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    def __init__(self, where: Path | str) -> None:
+        self.path = where
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)  # idempotent; commits by itself
+        self._postgres = isinstance(where, str) and where.startswith(("postgresql:", "postgres:"))
+        if self._postgres:
+            import psycopg
+
+            self._db: Any = psycopg.connect(str(where), autocommit=True)
+            self.errors: tuple[type[Exception], ...] = (psycopg.Error,)
+            id_column = "BIGSERIAL PRIMARY KEY"
+        else:
+            path = Path(where)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are opened and closed here, explicitly.
+            self._db = sqlite3.connect(
+                path, timeout=30, check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self.errors = (sqlite3.Error,)
+            id_column = "INTEGER PRIMARY KEY AUTOINCREMENT"
+        with self._lock:
+            for statement in SCHEMA.format(id_column=id_column).split(";"):
+                if statement.strip():
+                    self._execute(statement)
+
+    @classmethod
+    def open(cls, settings: Any) -> FeedbackStore:
+        """The store the settings name: ``RAG_FEEDBACK_URL``, else the data folder's file."""
+        return cls(settings.feedback_url or settings.feedback_path)
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        return self._db.execute(sql, parameters)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[None]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN" if self._postgres else "BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            self._execute("COMMIT")
 
     def record(self, answer: Answer, history: Sequence[Turn] = ()) -> None:
         """Keep an answer given, so that it can be rated later."""
-        with self._write() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?)",
+        with self._write():
+            self._execute(
+                "INSERT INTO answers VALUES (?, ?, ?, ?, ?) ON CONFLICT (answer_id) DO NOTHING",
                 (
                     answer.answer_id,
                     _now(),
@@ -139,8 +167,8 @@ class FeedbackStore:
             raise FeedbackError("answer_id must be the id of an answer (text)")
         if comment and len(comment) > MAX_COMMENT_CHARS:
             raise FeedbackError(f"comment is over {MAX_COMMENT_CHARS} characters")
-        with self._write() as db:
-            found = db.execute(
+        with self._write():
+            found = self._execute(
                 "SELECT answer FROM answers WHERE answer_id = ?", (answer_id,)
             ).fetchone()
             if found is None:
@@ -148,17 +176,17 @@ class FeedbackStore:
             numbers = {c["n"] for c in json.loads(found[0])["citations"]}
             if citation is not None and citation not in numbers:
                 raise FeedbackError(f"the answer has no citation [{citation}]")
-            cursor = db.execute(
+            row = self._execute(
                 "INSERT INTO ratings (answer_id, created, citation, rating, comment) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (answer_id, _now(), citation, rating, comment or None),
-            )
-            return int(cursor.lastrowid or 0)
+            ).fetchone()
+            return int(row[0])
 
     def rated(self) -> list[Rated]:
         """Every answer with a standing rating or a comment, in order of first rating."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._execute(
                 "SELECT r.answer_id, r.citation, r.rating, r.comment, r.created, "
                 "a.question, a.history, a.answer "
                 "FROM ratings r JOIN answers a USING (answer_id) ORDER BY r.id"
@@ -202,11 +230,11 @@ class FeedbackStore:
     def count(self) -> tuple[int, int]:
         """How many answers and ratings are stored."""
         with self._lock:
-            answers = self._db.execute("SELECT count(*) FROM answers").fetchone()[0]
-            ratings = self._db.execute("SELECT count(*) FROM ratings").fetchone()[0]
+            answers = self._execute("SELECT count(*) FROM answers").fetchone()[0]
+            ratings = self._execute("SELECT count(*) FROM ratings").fetchone()[0]
         return int(answers), int(ratings)
 
     def close(self) -> None:
-        """Close the database file."""
+        """Close the database."""
         with self._lock:
             self._db.close()

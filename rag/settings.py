@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     feedback: bool = Field(
         True, description="Keep served answers and users' ratings (DATA_DIR/feedback.sqlite3)."
     )
+    feedback_url: str = Field(
+        "",
+        pattern=r"^$|^postgres(ql)?://",
+        description="A PostgreSQL URL for the ratings, shared by several servers; empty = SQLite.",
+    )
 
     @property
     def llm_configured(self) -> bool:

@@ -202,3 +202,39 @@ def app_server(app_folder: Path) -> Iterator[str]:
         yield url
     finally:
         stop_process(process)
+
+
+def _postgres_bin(name: str) -> str | None:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's package) on a free loopback port, for the session."""
+    import tempfile
+
+    initdb, postgres = _postgres_bin("initdb"), _postgres_bin("postgres")
+    if not initdb or not postgres:
+        pytest.skip("Debian's postgresql is not installed (scripts/test installs it)")
+    base = Path(tempfile.mkdtemp(prefix="rag-pg-"))
+    base.chmod(0o755)
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        as_owner = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+    subprocess.run(
+        [*as_owner, initdb, "-D", str(base / "db"), "-U", "rag", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    command = [*as_owner, postgres, "-D", str(base / "db"), "-p", str(port)]
+    process = start_server(
+        [*command, "-h", "127.0.0.1", "-k", str(base)], port, base / "server.log"
+    )
+    try:
+        yield f"postgresql://rag@127.0.0.1:{port}/postgres"
+    finally:
+        stop_process(process)
+        shutil.rmtree(base, ignore_errors=True)

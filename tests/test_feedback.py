@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,9 +31,29 @@ def make_answer(
     return Answer(text, citations, question="How long is the border?")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A fresh SQLite file, or a fresh database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "feedback.sqlite3"
+    import uuid
+
+    import psycopg
+
+    url: str = request.getfixturevalue("postgres_url")
+    name = f"feedback_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> FeedbackStore:
-    return FeedbackStore(tmp_path / "feedback.sqlite3")
+def store(where: Path | str) -> Iterator[FeedbackStore]:
+    opened = FeedbackStore(where)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def test_latest_rating_of_each_target_counts(store: FeedbackStore) -> None:
@@ -82,8 +103,8 @@ def test_bad_ratings_are_refused_with_the_reason(
     assert store.count() == (1, 0)
 
 
-def test_ratings_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "feedback.sqlite3"
+def test_ratings_survive_a_restart(where: Path | str) -> None:
+    path = where
     first = FeedbackStore(path)
     answer = make_answer()
     first.record(answer)
@@ -92,6 +113,7 @@ def test_ratings_survive_a_restart(tmp_path: Path) -> None:
     again = FeedbackStore(path)
     assert [r.rating for r in again.rated()] == ["helpful"]
     assert again.count() == (1, 1)
+    again.close()
 
 
 WRITER = textwrap.dedent(
@@ -99,7 +121,8 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from rag.feedback import FeedbackStore
-    store = FeedbackStore(Path(sys.argv[1]))
+    where = sys.argv[1]
+    store = FeedbackStore(where if where.startswith("postgres") else Path(where))
     answer_id, count = sys.argv[2], int(sys.argv[3])
     for i in range(count):
         rating_id = store.rate(answer_id, "helpful" if i % 2 else "not_helpful")
@@ -141,7 +164,8 @@ def test_concurrent_writers_lose_nothing(store: FeedbackStore) -> None:
     assert store.count() == (1, 600)
 
 
-def test_a_writer_killed_mid_write_loses_no_committed_rating(store: FeedbackStore) -> None:
+def test_a_writer_killed_mid_write_loses_no_committed_rating(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
     answer = make_answer()
     store.record(answer)
     writer = subprocess.Popen(
@@ -163,6 +187,7 @@ def test_a_writer_killed_mid_write_loses_no_committed_rating(store: FeedbackStor
     assert set(committed) <= stored and len(committed) >= 200
     # ...and the database still takes ratings after the crash.
     assert store.rate(answer.answer_id, "helpful") > max(committed)
+    store.close()
 
 
 def words_judge(claim: str, passages: list[str]) -> bool:
@@ -279,3 +304,26 @@ def test_eval_from_feedback_shows_users_beside_the_judge(tmp_path: Path) -> None
     # The saved rows are a dataset in their own right.
     again = rag("eval", str(saved), "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["rated_answers"] == 2
+
+
+@pytest.mark.server
+def test_two_servers_share_ratings_in_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """Several `rag serve` workers, one feedback database: answered by one, rated on the other."""
+    from tests.conftest import start_app, stop_process
+
+    shared = {"RAG_FEEDBACK_URL": postgres_url, "RAG_RATE_LIMIT_PER_MINUTE": "0"}
+    first, first_url = start_app(tmp_path / "a", tmp_path / "a.log", **shared)
+    second, second_url = start_app(tmp_path / "b", tmp_path / "b.log", **shared)
+    try:
+        question = {"question": "Who translated the interview from Russian?"}
+        answer = httpx.post(f"{first_url}/api/ask", json=question, timeout=30).json()
+        rating = {"answer_id": answer["answer_id"], "rating": "supports", "citation": 1}
+        assert httpx.post(f"{second_url}/api/feedback", json=rating).status_code == 200
+        store = FeedbackStore(postgres_url)
+        rated = {r.answer_id: r for r in store.rated()}
+        store.close()
+        assert rated[answer["answer_id"]].citations == {1: "supports"}
+        assert not (tmp_path / "a" / "feedback.sqlite3").exists()
+    finally:
+        stop_process(first)
+        stop_process(second)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -56,7 +55,7 @@ class Service:
         pipeline = Pipeline.open(settings, store)
         # First questions then answer as fast as later ones (sentence vectors are cached).
         threading.Thread(target=pipeline.warm, name="warm-sentences", daemon=True).start()
-        feedback = FeedbackStore(settings.feedback_path) if settings.feedback else None
+        feedback = FeedbackStore.open(settings) if settings.feedback else None
         return cls(settings, store, pipeline, feedback)
 
     def ask(self, question: Any, history: Any = None) -> Answer:
@@ -82,7 +81,7 @@ class Service:
             return
         try:
             self.feedback.record(answer, history or [])
-        except sqlite3.Error:  # the answer still goes out; only its rating will be refused
+        except self.feedback.errors:  # the answer still goes out; only its rating will fail
             log.exception("could not keep answer %s for rating", answer.answer_id)
 
     def rate(self, answer_id: Any, rating: Any, citation: Any = None, comment: Any = None) -> int:
