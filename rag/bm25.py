@@ -33,19 +33,35 @@ class BM25Index:
         return float(np.log((n - df + 0.5) / (df + 0.5) + 1.0))
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        """Up to ``n`` (id, score) pairs, best first; passages sharing no term are left out."""
+        """Up to ``n`` (id, score) pairs, best first; passages sharing no term are left out.
+
+        Scores are summed over the query terms' posting lists only (bm25s keeps each term's
+        per-passage BM25 weight), so a query costs the length of its terms' postings, not
+        the size of the store: at a million passages that is the difference between
+        milliseconds and a pass over a million scores.
+        """
         if not self.ids:
             return []
         tokens = self._bm25s.tokenize(
             [query], stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
-        if not tokens[0]:
+        )[0]
+        vocab = self._index.vocab_dict
+        found = [vocab[t] for t in tokens if t in vocab]  # a repeated word counts twice
+        if not found:
             return []
-        rows, scores = self._index.retrieve(
-            tokens, k=min(n, len(self.ids)), show_progress=False, n_threads=1
-        )
+        matrix = self._index.scores
+        spans = [(int(matrix["indptr"][t]), int(matrix["indptr"][t + 1])) for t in found]
+        rows = np.concatenate([matrix["indices"][a:b] for a, b in spans])
+        weights = np.concatenate([matrix["data"][a:b] for a, b in spans])
+        if rows.size == 0:
+            return []
+        unique, inverse = np.unique(rows, return_inverse=True)
+        totals = np.bincount(inverse, weights=weights)
+        k = min(n, totals.size)
+        best = np.argpartition(-totals, k - 1)[:k]
+        best = best[np.lexsort((unique[best], -totals[best]))]
         return [
-            (self.ids[int(row)], float(score))
-            for row, score in zip(rows[0], scores[0], strict=True)
-            if score > 0 and np.isfinite(score)
+            (self.ids[int(unique[i])], float(totals[i]))
+            for i in best
+            if totals[i] > 0 and np.isfinite(totals[i])
         ]
