@@ -202,10 +202,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
+    parser.add_argument(
+        "--db", type=Path, help="Keep Chroma's data here (reused if it exists: a grown store)."
+    )
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.sizes.split(",")]
 
     root = Path(tempfile.mkdtemp(prefix="rag-scale-"))
+    db = args.db or root / "db"
     port = free_port()
     chroma = subprocess.Popen(
         [
@@ -241,6 +245,7 @@ def main() -> None:
         pool_texts = [synthetic_text(rng) for _ in range(1000)]
         pool = (pool_texts, np.asarray(store.embedder.embed(pool_texts), dtype=np.float32))
         print("SYNTHETIC passages beyond the article: random-word texts, pooled real vectors")
+        print(f"Chroma data: {db}")
         for size in sizes:
             started = time.perf_counter()
             grow(store, size, pool, rng)
