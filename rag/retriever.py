@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -39,17 +38,18 @@ class HybridRetriever(BaseRetriever):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _revision: str | None = PrivateAttr(default=None)
     _bm25: BM25Index | None = PrivateAttr(default=None)
-    _records: dict[str, tuple[str, dict[str, Any]]] = PrivateAttr(default_factory=dict)
 
     def _keyword_index(self) -> BM25Index:
         revision = self.store.revision()
         with self._lock:
             if self._bm25 is None or revision != self._revision:
-                records = {id_: (text, meta) for id_, text, meta in self.store.records()}
-                self._bm25 = BM25Index(
-                    list(records), [keyword_text(t, m.get("context")) for t, m in records.values()]
-                )
-                self._records = records
+                # Only the index is kept: the winners' texts are fetched by id per query, so
+                # memory does not hold a second copy of the store (a million passages: ~1 GB).
+                ids, texts = [], []
+                for id_, text, meta in self.store.records():
+                    ids.append(id_)
+                    texts.append(keyword_text(text, meta.get("context")))
+                self._bm25 = BM25Index(ids, texts)
                 self._revision = revision
             return self._bm25
 
@@ -90,11 +90,20 @@ class HybridRetriever(BaseRetriever):
         fused = reciprocal_rank_fusion([*dense_rankings, *keyword_rankings])[:k]
         dense_rank = {id_: r for r, id_ in enumerate(dense_rankings[0], 1)}
         keyword_rank = {id_: r for r, id_ in enumerate(keyword_rankings[0], 1)}
+        found = self.store.collection.get(
+            ids=[id_ for id_, _ in fused], include=["documents", "metadatas"]
+        )
+        records = {
+            id_: (text or "", dict(meta or {}))
+            for id_, text, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+            )
+        }
         documents = []
         for id_, score in fused:
-            if id_ not in self._records:
-                continue  # written after the index was built; the next query sees it
-            text, metadata = self._records[id_]
+            if id_ not in records:
+                continue  # deleted since the index was built; the next query's index knows
+            text, metadata = records[id_]
             documents.append(
                 Document(
                     id=id_,
