@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,40 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import ROOT, start_serve
 
 from rag.evaluation.metrics import percentile
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="rag-load-")) / "data"
-    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_RATE_LIMIT_PER_MINUTE": "0"}
-    rag = str(Path(sys.executable).parent / "rag")
-    server = subprocess.Popen(
-        [rag, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    server.kill()
-    raise SystemExit("the server did not start within 120 s")
 
 
 async def user(
@@ -124,7 +90,7 @@ def main() -> None:
     server = None
     url = args.url
     if url is None:
-        server, url = start_server()
+        server, url, _ = start_serve(Path(tempfile.mkdtemp(prefix="rag-load-")) / "data")
     runs = []
     try:
         for users in (int(u) for u in args.users.split(",")):

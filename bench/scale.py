@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import ROOT, free_port
 
 from ingest.indexer import Indexer
 from rag.api import Pipeline
@@ -36,7 +36,6 @@ from rag.fusion import reciprocal_rank_fusion
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = [
     "harbor",
     "ledger",
@@ -73,12 +72,6 @@ VOCABULARY = [
     "smithy",
     "depot",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb() -> float:

@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from common import ROOT, start_serve
 
 from rag.evaluation.metrics import percentile
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -52,26 +41,9 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = [json.loads(x) for x in (ROOT / "tests/data/qa.jsonl").read_text().splitlines() if x]
-    port = free_port()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="rag-serve-bench-")) / "data"
-    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_RATE_LIMIT_PER_MINUTE": "0"}
-    rag = str(Path(sys.executable).parent / "rag")
-    started = time.perf_counter()
-    server = subprocess.Popen(
-        [rag, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url, ready_s = start_serve(data_dir)
     try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        ready_s = time.perf_counter() - started
         first_token: list[float] = []
         full: list[float] = []
         with httpx.Client(timeout=60) as client:
