@@ -168,7 +168,10 @@ def measure(settings: Settings, questions: list[str]) -> dict[str, Any]:
     }
 
 
-def plot(results: list[dict[str, Any]], path: Path) -> None:
+def plot(
+    results: list[dict[str, Any]], path: Path, before: list[dict[str, Any]] | None = None
+) -> None:
+    """Latency by stage against store size, log-log; ``before`` adds the old BM25 and ask."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,6 +182,10 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     for stage in ("embed", "dense", "bm25", "fusion", "answer_warm"):
         ax.plot(sizes, [r["stages_ms"][stage]["p50"] for r in results], marker="o", label=stage)
     ax.plot(sizes, [r["ask_ms"]["warm"]["p50"] for r in results], marker="s", lw=2, label="ask")
+    if before:
+        old = [r["passages"] for r in before]
+        ax.plot(old, [r["stages_ms"]["bm25"]["p50"] for r in before], "k:", label="bm25 before")
+        ax.plot(old, [r["ask_ms"]["warm"]["p50"] for r in before], "k--", label="ask before")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("passages in the store")
@@ -198,7 +205,19 @@ def main() -> None:
     parser.add_argument(
         "--db", type=Path, help="Keep Chroma's data here (reused if it exists: a grown store)."
     )
+    parser.add_argument(
+        "--from", dest="sources", type=Path, nargs="+", help="Only plot these earlier --json files."
+    )
+    parser.add_argument("--before", type=Path, help="With --from: an older run to draw dashed.")
     args = parser.parse_args()
+    if args.sources:
+        rows = sorted(
+            (r for f in args.sources for r in json.loads(f.read_text())),
+            key=lambda r: r["passages"],
+        )
+        before = json.loads(args.before.read_text()) if args.before else None
+        plot(rows, args.plot or Path("scale.png"), before)
+        return
     sizes = [int(float(s)) for s in args.sizes.split(",")]
 
     root = Path(tempfile.mkdtemp(prefix="rag-scale-"))
@@ -209,7 +228,7 @@ def main() -> None:
             str(Path(sys.executable).parent / "chroma"),
             "run",
             "--path",
-            str(root / "db"),
+            str(db),
             "--host",
             "127.0.0.1",
             "--port",

@@ -42,6 +42,7 @@ def main() -> None:
 
     rows = [json.loads(x) for x in (ROOT / "tests/data/qa.jsonl").read_text().splitlines() if x]
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="rag-serve-bench-")) / "data"
+    restart = data_dir.exists()
     server, url, ready_s = start_serve(data_dir)
     try:
         first_token: list[float] = []
@@ -79,7 +80,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    first = "restart on an existing store" if args.data_dir else "first start, ingest included"
+    first = "existing data folder" if restart else "fresh data folder"
     print(f"rag serve ready in {figures['server_ready_s']} s ({first}); data in {data_dir}")
     print(f"first answer {figures['first_answer_s']} s after the process started")
     print(f"/api/ask/stream over {args.questions} questions, offline answerer, one client:")

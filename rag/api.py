@@ -46,13 +46,14 @@ class Pipeline:
         return cls(settings, store, chain, answerer, retriever)
 
     def warm(self) -> int:
-        """Embed the store's sentences for the extractive answerer ahead of questions.
+        """Build the keyword index and embed the store's sentences ahead of questions.
 
         For long-running servers; returns how many sentences were embedded (0 when the
         answerer quotes nothing offline).
         """
         from rag.passages import Passage
 
+        self.retriever.prepare()
         quoting = getattr(self.answerer, "fallback", self.answerer)
         if not hasattr(quoting, "warm"):
             return 0

@@ -53,6 +53,10 @@ class HybridRetriever(BaseRetriever):
                 self._revision = revision
             return self._bm25
 
+    def prepare(self) -> None:
+        """Build the keyword index now rather than on the first question (for servers)."""
+        self._keyword_index()
+
     def idf(self, term: str) -> float:
         """How rare a stemmed term is in the store (BM25's idf); unseen terms are rarest.
 

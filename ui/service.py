@@ -26,6 +26,13 @@ _ingest_lock = threading.Lock()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
+def _warm(pipeline: Pipeline) -> None:
+    try:
+        pipeline.warm()
+    except Exception as exc:  # the first question will build what is missing
+        log.warning("could not warm up (%s); questions will do it", type(exc).__name__)
+
+
 def safe_upload_name(name: str) -> str:
     """A file name that cannot leave the uploads folder: its last part, plain characters."""
     base = Path(name.replace("\\", "/")).name
@@ -54,7 +61,7 @@ class Service:
             Indexer(store).ingest([DEFAULT_CORPUS])
         pipeline = Pipeline.open(settings, store)
         # First questions then answer as fast as later ones (sentence vectors are cached).
-        threading.Thread(target=pipeline.warm, name="warm-sentences", daemon=True).start()
+        threading.Thread(target=_warm, args=(pipeline,), name="warm", daemon=True).start()
         feedback = FeedbackStore.open(settings) if settings.feedback else None
         return cls(settings, store, pipeline, feedback)
 
