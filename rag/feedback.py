@@ -29,6 +29,7 @@ from rag.answer import Answer
 from rag.errors import FeedbackError
 from rag.inputs import is_encodable
 from rag.query import Turn
+from rag.settings import Settings
 
 ANSWER_RATINGS = ("helpful", "not_helpful")
 CITATION_RATINGS = ("supports", "unsupported")
@@ -117,7 +118,7 @@ class FeedbackStore:
                     self._execute(statement)
 
     @classmethod
-    def open(cls, settings: Any) -> FeedbackStore:
+    def open(cls, settings: Settings) -> FeedbackStore:
         """The store the settings name: ``RAG_FEEDBACK_URL``, else the data folder's file."""
         return cls(settings.feedback_url or settings.feedback_path)
 
@@ -126,10 +127,26 @@ class FeedbackStore:
             sql = sql.replace("?", "%s")
         return self._db.execute(sql, parameters)
 
+    def _again(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """Run a statement that opens a transaction or only reads, reconnecting once if needed.
+
+        A PostgreSQL connection dies with a server restart or a killed backend; nothing was
+        done in it yet, so running the statement again on a new connection is safe.
+        """
+        try:
+            return self._execute(sql, parameters)
+        except self.errors:
+            if not self._postgres or not (self._db.closed or self._db.broken):
+                raise
+            import psycopg
+
+            self._db = psycopg.connect(str(self.path), autocommit=True)
+            return self._execute(sql, parameters)
+
     @contextmanager
     def _write(self) -> Iterator[None]:
         with self._lock:
-            self._execute("BEGIN" if self._postgres else "BEGIN IMMEDIATE")
+            self._again("BEGIN" if self._postgres else "BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
@@ -186,7 +203,7 @@ class FeedbackStore:
     def rated(self) -> list[Rated]:
         """Every answer with a standing rating or a comment, in order of first rating."""
         with self._lock:
-            rows = self._execute(
+            rows = self._again(
                 "SELECT r.answer_id, r.citation, r.rating, r.comment, r.created, "
                 "a.question, a.history, a.answer "
                 "FROM ratings r JOIN answers a USING (answer_id) ORDER BY r.id"

@@ -327,3 +327,19 @@ def test_two_servers_share_ratings_in_postgresql(postgres_url: str, tmp_path: Pa
     finally:
         stop_process(first)
         stop_process(second)
+
+
+def test_a_dropped_postgresql_connection_is_reopened(postgres_url: str) -> None:
+    """The server ends our backend (as a restart would): the next rating still lands."""
+    import psycopg
+
+    store = FeedbackStore(postgres_url)
+    answer = make_answer()
+    store.record(answer)
+    backend = store._db.info.backend_pid
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    store.rate(answer.answer_id, "helpful")
+    assert store._db.info.backend_pid != backend
+    assert [r.rating for r in store.rated() if r.answer_id == answer.answer_id] == ["helpful"]
+    store.close()
