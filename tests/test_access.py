@@ -213,3 +213,31 @@ def test_secrets_appear_nowhere(private_server: tuple[str, Path], tmp_path: Path
     assert "137 km" in everything  # the outputs were really collected
     for secret in SECRETS:
         assert secret not in everything
+
+
+def test_the_chat_page_adds_documents_only_for_the_admin(private_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM_FLAGS
+
+    url, _ = private_server
+    note = tmp_path / "ledger.txt"
+    note.write_text("Ledger\n\nThe Brenna mill ground 712 sacks of rye.\n")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            for key, expected in ((API_KEY, "needs the admin token"), (ADMIN, "Added ledger.txt")):
+                page = browser.new_context().new_page()
+                page.goto(url + "/")  # redirected to the sign-in form
+                page.locator("input[name=key]").fill(key)
+                page.locator("button[type=submit]").click()
+                page.get_by_text("Add a document").click()
+                page.locator("#rag-upload input[type=file]").set_input_files(str(note))
+                page.wait_for_timeout(1000)
+                page.locator("#rag-add").click()
+                page.get_by_text(expected).wait_for(timeout=60_000)
+        finally:
+            browser.close()
