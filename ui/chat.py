@@ -100,7 +100,8 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
         headers = dict(request.headers)
         refusal = access.upload_refusal(presented_key(headers, request.cookies), headers)
         if refusal:
-            return f"⚠ {refusal[0].upper()}{refusal[1:]}; sign in at /login with it."
+            hint = "; sign in at /login with it" if access.admin_token is not None else ""
+            return f"⚠ {refusal[0].upper()}{refusal[1:]}{hint}."
         if not path:
             return "Choose a file first."
         progress(0.2, desc="Reading and indexing")
