@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from rag.settings import Settings
 
@@ -45,7 +46,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def presented_key(headers: dict[str, str], cookies: dict[str, str]) -> str | None:
+def presented_key(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
     """The key a request carries, from a header or the login cookie."""
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -96,45 +97,6 @@ class Access:
         return f"pages on {shown} may not call this API (RAG_ALLOWED_ORIGINS)"
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-
-
-def _cookies(headers: dict[str, str]) -> dict[str, str]:
-    found = {}
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name:
-            found[name] = value
-    return found
-
-
-async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(data)),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
-
-
-async def _redirect(send: Send, location: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 303,
-            "headers": [(b"location", location.encode()), (b"content-length", b"0")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b""})
-
-
 class AccessMiddleware:
     """Refuses what ``Access`` does not allow, before any route runs (pure ASGI, streams pass)."""
 
@@ -147,31 +109,31 @@ class AccessMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        headers = _headers(scope)
-        if path.startswith("/api/") and scope.get("method") != "OPTIONS":
-            refusal = self.access.origin_refusal(
-                headers.get("origin"), headers.get("host"), scope.get("scheme", "http")
+        request = HTTPConnection(scope)
+        path, method, headers = request.url.path, scope.get("method"), request.headers
+        refusal: Response | None = None
+        if path.startswith("/api/") and method != "OPTIONS":
+            origin = self.access.origin_refusal(
+                headers.get("origin"), headers.get("host"), request.url.scheme
             )
-            if refusal:
-                await _send_json(send, 403, {"error": refusal})
-                return
+            if origin:
+                refusal = JSONResponse({"error": origin}, status_code=403)
         if (
-            self.access.api_key is not None
+            refusal is None
+            and self.access.api_key is not None
             and path not in OPEN_PATHS
-            and scope.get("method") != "OPTIONS"
-            and not self.access.is_user(presented_key(headers, _cookies(headers)))
+            and method != "OPTIONS"
+            and not self.access.is_user(presented_key(headers, request.cookies))
         ):
-            if scope.get("method") == "GET" and "text/html" in headers.get("accept", ""):
-                await _redirect(send, "/login")
+            if method == "GET" and "text/html" in headers.get("accept", ""):
+                refusal = RedirectResponse("/login", status_code=303)
             else:
                 message = (
                     "this server needs an API key: send 'Authorization: Bearer KEY' or "
                     "'X-API-Key: KEY' (RAG_API_KEY)"
                 )
-                await _send_json(send, 401, {"error": message})
-            return
-        await self.app(scope, receive, send)
+                refusal = JSONResponse({"error": message}, status_code=401)
+        await (refusal or self.app)(scope, receive, send)
 
 
 def login_page(message: str = "") -> str:

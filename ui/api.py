@@ -160,8 +160,8 @@ def build_router(service: Service, access: Access) -> APIRouter:
 
     @router.post("/upload", summary="Add a document (.txt .md .html .pdf)")
     async def upload(request: Request, file: UploadFile) -> Any:
-        headers = dict(request.headers)
-        refusal = access.upload_refusal(presented_key(headers, request.cookies), headers)
+        key = presented_key(request.headers, request.cookies)
+        refusal = access.upload_refusal(key, request.headers)
         if refusal:
             return error(403, refusal)
         limit = service.settings.max_upload_mb * 1024 * 1024

@@ -97,8 +97,8 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> str:
-        headers = dict(request.headers)
-        refusal = access.upload_refusal(presented_key(headers, request.cookies), headers)
+        key = presented_key(request.headers, request.cookies)
+        refusal = access.upload_refusal(key, request.headers)
         if refusal:
             hint = "; sign in at /login with it" if access.admin_token is not None else ""
             return f"⚠ {refusal[0].upper()}{refusal[1:]}{hint}."
