@@ -133,7 +133,7 @@ def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) 
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM_FLAGS
+    from tests.test_browser import CHROMIUM_FLAGS, ask_in_widget
 
     url, _ = private_server
     origin, page_store = host_page
@@ -146,10 +146,7 @@ def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) 
         try:
             page = browser.new_page()
             page.goto(origin + "/")
-            widget = page.locator("[data-rag-cite]")
-            widget.locator("button.bubble").click()
-            widget.locator("input").fill(QUESTION["question"])
-            widget.locator("input").press("Enter")
+            widget = ask_in_widget(page, QUESTION["question"])
             widget.locator("button.cite").first.wait_for(timeout=30_000)
             assert "137 km" in widget.locator(".msg.bot").last.inner_text()
         finally:

@@ -55,6 +55,15 @@ def ask_in_chat(page, url: str, question: str) -> None:  # type: ignore[no-untyp
     )
 
 
+def ask_in_widget(page, question: str):  # type: ignore[no-untyped-def]
+    """Open the widget on the page, send a question, and return the widget's locator."""
+    widget = page.locator("[data-rag-cite]")
+    widget.locator("button.bubble").click()
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    return widget
+
+
 def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
     page = page_factory()
     ask_in_chat(page, app_server, "How long is the Uzbek-Afghan border?")
@@ -83,11 +92,7 @@ def test_declined_answers_look_different(app_server: str, page_factory) -> None:
 def test_widget_on_the_demo_page_keeps_clickable_sources(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
     page = page_factory()
     page.goto(app_server + "/embed-demo")
-    widget = page.locator("[data-rag-cite]")
-    widget.locator("button.bubble").click()
-    field = widget.locator("input")
-    field.fill("How long is the Uzbek-Afghan border?")
-    field.press("Enter")
+    widget = ask_in_widget(page, "How long is the Uzbek-Afghan border?")
     cite = widget.locator("button.cite").first
     cite.wait_for(timeout=30_000)
     cite.click()
@@ -121,10 +126,7 @@ def test_hostile_document_text_is_shown_not_run(app_server: str, page_factory) -
     assert page.evaluate("window.__xss") is None
 
     page.goto(app_server + "/embed-demo")
-    widget = page.locator("[data-rag-cite]")
-    widget.locator("button.bubble").click()
-    widget.locator("input").fill(question)
-    widget.locator("input").press("Enter")
+    widget = ask_in_widget(page, question)
     widget.locator("button.cite").first.wait_for(timeout=30_000)
     widget.locator("button.cite").first.click()
     page.wait_for_timeout(800)
@@ -210,11 +212,7 @@ def test_widget_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-d
     question = "How many people from Russia and the CIS joined ISIS?"
     page = page_factory()
     page.goto(app_server + "/embed-demo")
-    widget = page.locator("[data-rag-cite]")
-    widget.locator("button.bubble").click()
-    field = widget.locator("input")
-    field.fill(question)
-    field.press("Enter")
+    widget = ask_in_widget(page, question)
     widget.locator("button.cite").first.wait_for(timeout=30_000)
     helpful = widget.locator(".msg.bot > .rate button[data-rating='helpful']")
     helpful.click()
@@ -248,10 +246,7 @@ def test_hostile_questions_are_shown_not_run(app_server: str, page_factory) -> N
     ask_in_chat(page, app_server, question)
     assert "onerror=" in page.locator("#rag-chat").inner_text()
     page.goto(app_server + "/embed-demo")
-    widget = page.locator("[data-rag-cite]")
-    widget.locator("button.bubble").click()
-    widget.locator("input").fill(question)
-    widget.locator("input").press("Enter")
+    widget = ask_in_widget(page, question)
     widget.locator(".msg.bot").last.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert "<script>window.__xss=6</script>" in widget.locator(".msg.user").last.inner_text()
