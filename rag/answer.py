@@ -11,6 +11,8 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from rag.claims import MARKER as ANY_MARKER
+
 MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -91,8 +93,6 @@ def defuse_markers(text: str) -> str:
     A passage reading "as reported [2]" would otherwise point at citation 2 of the answer
     that quotes it; full-width brackets read the same and point at nothing.
     """
-    from rag.claims import MARKER as ANY_MARKER
-
     return ANY_MARKER.sub(lambda m: m.group(0).translate(_INERT), text)
 
 
