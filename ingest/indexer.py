@@ -53,31 +53,39 @@ class IngestReport:
         return sum(int(getattr(f, name)) for f in self.files)
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
-    """Supported files under the given files and folders, and errors for unusable paths."""
-    found: list[Path] = []
+def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileResult]]:
+    """Supported files under the given paths, each with its shown name; errors for bad paths.
+
+    The shown name is the path as ingested: a file's own name, or a folder's name and the
+    path inside it. Answers show that, never where the server keeps its files.
+    """
+    found: list[tuple[Path, str]] = []
     errors: list[FileResult] = []
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             found.extend(
-                p
+                (p, (Path(root.name) / p.relative_to(path)).as_posix())
                 for p in sorted(path.rglob("*"))
                 if p.is_file()
                 and p.suffix.lower() in LOADERS
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.is_file():
-            found.append(path)
+            found.append((path, path.name))
         else:
             errors.append(FileResult(str(path), error="no such file or folder"))
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique, errors
+    unique: dict[Path, str] = {}
+    for file, shown in found:
+        unique.setdefault(file.resolve(), shown)
+    return list(unique.items()), errors
 
 
-def _metadata(chunk: Chunk, index: int, document: Any, filename: str) -> dict[str, Any]:
+def _metadata(chunk: Chunk, index: int, document: Any, shown: str) -> dict[str, Any]:
     values = {
         "source": document.source,
-        "filename": filename,
+        "path": shown,
+        "filename": Path(shown).name,
         "title": document.title,
         "date": document.date,
         "chunk_index": index,
@@ -135,8 +143,8 @@ class Indexer:
                     on_file(plan.result)
             pending.clear()
 
-        for path in files:
-            pending.append(self._plan(path))
+        for path, shown in files:
+            pending.append(self._plan(path, shown))
             if sum(len(p.new) for p in pending) >= EMBED_BATCH:
                 flush()
         flush()
@@ -146,7 +154,7 @@ class Indexer:
             self.store.bump_revision()
         return report
 
-    def _plan(self, path: Path) -> _Plan:
+    def _plan(self, path: Path, shown: str) -> _Plan:
         """What must change in the store for one file (nothing is written yet)."""
         result = FileResult(str(path))
         try:
@@ -156,7 +164,7 @@ class Indexer:
             return _Plan(result)
         chunks = self.chunker.chunk(document)
         ids = chunk_ids(document.source, [c.text for c in chunks])
-        metadatas = [_metadata(c, i, document, path.name) for i, c in enumerate(chunks)]
+        metadatas = [_metadata(c, i, document, shown) for i, c in enumerate(chunks)]
         stored = {
             id_: meta for id_, _, meta in self.store.records(where={"source": document.source})
         }

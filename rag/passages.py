@@ -45,7 +45,8 @@ class Passage:
         m = self.metadata
         return Citation(
             n=n,
-            source=str(m.get("source", "")),
+            # The path as ingested (older stores: the file's name), never the server's folders.
+            source=str(m.get("path") or m.get("filename") or ""),
             title=m.get("title"),
             chunk_id=self.chunk_id,
             text=self.text,

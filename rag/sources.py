@@ -50,7 +50,7 @@ def passage_in_context(store: Store, chunk_id: str, margin: int = MARGIN) -> dic
         after = after[: after.rindex(" ")]
     return {
         "chunk_id": chunk_id,
-        "source": meta.get("source"),
+        "source": meta.get("path") or meta.get("filename"),
         "filename": meta.get("filename"),
         "title": meta.get("title"),
         "date": meta.get("date"),
