@@ -18,14 +18,19 @@ class BM25Index:
         self._bm25s = bm25s
         self._stemmer = Stemmer.Stemmer("english")
         self._index = bm25s.BM25()
+        # A store whose passages hold no terms at all (only stop words or punctuation) has an
+        # average passage length of 0, which bm25s divides by: leave such an index empty.
+        self._indexed = False
         if self.ids:
             tokens = bm25s.tokenize(list(texts), stemmer=self._stemmer, show_progress=False)
-            self._index.index(tokens, show_progress=False)
+            if tokens.vocab:
+                self._index.index(tokens, show_progress=False)
+                self._indexed = True
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a stemmed term; highest for unseen terms."""
         n = len(self.ids)
-        token = self._index.vocab_dict.get(term) if self.ids else None
+        token = self._index.vocab_dict.get(term) if self._indexed else None
         df = 0
         if token is not None:
             indptr = self._index.scores["indptr"]
@@ -40,7 +45,7 @@ class BM25Index:
         the size of the store: at a million passages that is the difference between
         milliseconds and a pass over a million scores.
         """
-        if not self.ids:
+        if not self._indexed:
             return []
         tokens = self._bm25s.tokenize(
             [query], stemmer=self._stemmer, return_ids=False, show_progress=False
