@@ -2,8 +2,9 @@
 
 Each request takes the next fault from ``faults`` (then passes through when none are left):
 ``hang`` (never answers), ``429`` (with ``Retry-After: 1``), ``500``, ``reset`` (forwards the
-start of the stream, then resets the connection), ``malformed`` (forwards the first event,
-then a chunk that is not JSON), ``pass``. What each request got is appended to ``seen``.
+stream up to the end of the first event that carries a token, then resets the connection),
+``malformed`` (forwards the first event, then a chunk that is not JSON), ``pass``. What each
+request got is appended to ``seen``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from typing import Any
 
 import httpx
 
-EVENTS_BEFORE_RESET = 3
+
+def carries_token(line: str) -> bool:
+    """Whether an SSE ``data:`` line is a chat.completion chunk with text in its delta.
+
+    The first chunks can be role-only or empty, so counting raw events does not say whether
+    the client has seen a token; a reset meant to land mid-answer must wait for one.
+    """
+    try:
+        event = json.loads(line.removeprefix("data:"))
+        return any(choice["delta"].get("content") for choice in event["choices"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
 
 
 class FaultProxy:
@@ -105,19 +117,21 @@ class FaultProxy:
                 f"HTTP/1.1 {response.status_code} OK\r\nContent-Type: {kind}\r\n"
                 "Connection: close\r\n\r\n".encode()
             )
-            events = 0
+            token_forwarded = False
             async for line in response.aiter_lines():
                 writer.write(line.encode() + b"\n")
                 await writer.drain()
-                if not line.startswith("data:"):
-                    continue
-                events += 1
-                if fault == "malformed":
-                    writer.write(b"\ndata: {this is not json\n\n")
-                    await writer.drain()
-                    return
-                if fault == "reset" and events >= EVENTS_BEFORE_RESET:
+                # Reset at the blank line that ends the token's event: before it, the client
+                # holds the event's data line but not the event, and would drop it unread.
+                if fault == "reset" and token_forwarded and not line:
                     sock = writer.get_extra_info("socket")
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     writer.transport.abort()  # an RST, not a clean close
                     return
+                if not line.startswith("data:"):
+                    continue
+                if fault == "malformed":
+                    writer.write(b"\ndata: {this is not json\n\n")
+                    await writer.drain()
+                    return
+                token_forwarded = token_forwarded or carries_token(line)
