@@ -12,10 +12,35 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
+
+# Hypothesis profiles. CI (CI set) replays the same examples every run, so a red build is a
+# bug, never bad luck, and no deadline or slowness check depends on how busy the machine is;
+# HYPOTHESIS_PROFILE=long searches far more random examples; a plain local run keeps the
+# default. Tests' own @settings may raise max_examples but leave derandomize alone.
+hypothesis.settings.register_profile(
+    "ci",
+    hypothesis.settings.get_profile("default"),
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.register_profile(
+    "long",
+    hypothesis.settings.get_profile("default"),
+    max_examples=5_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if "CI" in os.environ else "default")
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

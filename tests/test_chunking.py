@@ -89,7 +89,7 @@ document_text = st.lists(
 ).map("\n\n".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=max(300, settings().max_examples), deadline=None)
 @given(text=document_text, size=st.integers(100, 700), overlap_ratio=st.floats(0, 0.5))
 def test_any_document_chunks_into_exact_slices(text: str, size: int, overlap_ratio: float) -> None:
     document = LoadedDocument("/x.txt", text)

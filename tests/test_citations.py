@@ -96,7 +96,7 @@ model_text = st.lists(
 ).map(lambda parts: " ".join(s + p + " " + " ".join(m) for s, m, p in parts))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=max(300, settings().max_examples), deadline=None)
 @given(model_text, st.lists(st.floats(0, 1), min_size=1, max_size=7))
 def test_repaired_answers_always_keep_the_invariant(text: str, scores: list[float]) -> None:
     request = AnswerRequest("q?", "q?", PASSAGES)

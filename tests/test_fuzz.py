@@ -1,5 +1,6 @@
 """Bad input, generated: every case ends in an answer or a clear refusal; no 500, no crash, no
-hang. ``FUZZ_EXAMPLES`` sets the examples per property (CI: 150; a long run: 5000).
+hang. Examples per property: 150, or the profile's if more (``HYPOTHESIS_PROFILE=long``: 5000);
+``FUZZ_EXAMPLES`` sets the number outright.
 """
 
 import json
@@ -21,7 +22,7 @@ from rag.api import Pipeline
 from rag.errors import QuestionError
 from rag.settings import Settings
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", max(150, settings().max_examples)))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
