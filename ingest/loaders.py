@@ -16,6 +16,13 @@ from ingest.clean import clean_text
 from ingest.metadata import find_date, find_title
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# trafilatura's time grows with the element count (20-70 µs each on 2 cores) and with the
+# square of the cells in one table row (40,000 in a row: 2.7 s; 50,000: 11.6 s), so a small
+# upload of bare markup could hold a worker for minutes. Under these limits no page measured
+# took over ~3 s; whole books on one page (24-33k elements) load, whole manuals (52k+) don't.
+MAX_HTML_ELEMENTS = 50_000
+MAX_HTML_ROW_CELLS = 1_000
+_START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]*)")
 
 
 class LoadError(Exception):
@@ -103,6 +110,7 @@ def load_html(path: Path) -> LoadedDocument:
     import trafilatura
 
     raw = _read_text(path)
+    _check_html_size(raw)
     extracted = trafilatura.bare_extraction(
         raw,
         with_metadata=True,
@@ -118,6 +126,30 @@ def load_html(path: Path) -> LoadedDocument:
     title = getattr(extracted, "title", None) or find_title(text)
     date = getattr(extracted, "date", None) or find_date(text)
     return LoadedDocument(str(path), text, title, date)
+
+
+def _check_html_size(raw: str) -> None:
+    """Refuse markup that would take trafilatura long; counts start tags, stops at the limit.
+
+    Tags in comments or scripts count too: an overcount only makes the bound safer.
+    """
+    cells = 0
+    for elements, match in enumerate(_START_TAG.finditer(raw), 1):
+        if elements > MAX_HTML_ELEMENTS:
+            raise LoadError(
+                f"the HTML has over {MAX_HTML_ELEMENTS:,} elements (limit "
+                f"{MAX_HTML_ELEMENTS:,}); split it or convert it to text"
+            )
+        tag = match.group(1).lower()
+        if tag in ("tr", "table"):
+            cells = 0
+        elif tag in ("td", "th"):
+            cells += 1
+            if cells > MAX_HTML_ROW_CELLS:
+                raise LoadError(
+                    f"a table row in the HTML has over {MAX_HTML_ROW_CELLS:,} cells (limit "
+                    f"{MAX_HTML_ROW_CELLS:,}); split the table or convert it to text"
+                )
 
 
 def _html_fallback_text(raw: str) -> str:

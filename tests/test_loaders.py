@@ -1,8 +1,10 @@
+import time
 from pathlib import Path
 
 import pytest
 
-from ingest.loaders import LoadError, load
+from ingest import loaders
+from ingest.loaders import MAX_HTML_ELEMENTS, MAX_HTML_ROW_CELLS, LoadError, load
 
 PAGE = """<!doctype html><html><head><title>Border report</title>
 <meta property="article:published_time" content="2016-01-06">
@@ -59,6 +61,41 @@ def test_tiny_html_falls_back_to_visible_text(tmp_path: Path) -> None:
     path = tmp_path / "tiny.html"
     path.write_text("<html><body><script>x()</script><p>Just one line.</p></body></html>")
     assert load(path).text == "Just one line."
+
+
+def test_html_with_too_many_elements_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "spans.html"
+    path.write_text("<p>Text.</p>" + "<span></span>" * 1_600_000)  # 20 MB; ~45 s to extract
+    started = time.monotonic()
+    with pytest.raises(LoadError) as info:
+        load(path)
+    assert time.monotonic() - started < 5
+    assert str(info.value) == (
+        f"the HTML has over {MAX_HTML_ELEMENTS:,} elements (limit {MAX_HTML_ELEMENTS:,}); "
+        "split it or convert it to text"
+    )
+
+
+def test_html_at_the_element_limit_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loaders, "MAX_HTML_ELEMENTS", 300)  # the real limit takes ~2 s
+    path = tmp_path / "page.html"
+    page = "<html><body><p>Kept text.</p>" + "<span>w</span>" * 297
+    path.write_text(page + "</body></html>")
+    assert "Kept text." in load(path).text
+    path.write_text(page + "<span>w</span></body></html>")
+    with pytest.raises(LoadError, match="over 300 elements"):
+        load(path)
+
+
+def test_html_table_row_with_too_many_cells_is_refused(tmp_path: Path) -> None:
+    # trafilatura's time grows with the square of one row's cells; many full rows are fine.
+    row = "<tr>" + "<td>w</td>" * MAX_HTML_ROW_CELLS
+    path = tmp_path / "table.html"
+    path.write_text(f"<html><body><p>Kept text.</p><table>{row * 3}</table></body></html>")
+    assert "Kept text." in load(path).text
+    path.write_text(f"<html><body><p>Text.</p><table>{row}<td>w</td></table></body></html>")
+    with pytest.raises(LoadError, match=f"a table row in the HTML has over {MAX_HTML_ROW_CELLS:,}"):
+        load(path)
 
 
 def make_pdf(path: Path, pages: list[str], title: str = "Border PDF") -> None:
