@@ -383,13 +383,29 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     """
     import uvicorn
 
-    from ui.access import is_loopback
     from ui.server import create_app
 
-    app = create_app(_settings(ctx), public=not is_loopback(host))
+    settings = _settings(ctx)
+    app = create_app(settings, host=host)
     url = f"http://{host}:{port}"
     click.echo(f"Chat: {url}/   API: {url}/docs   Widget demo: {url}/embed-demo", err=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if host in ("0.0.0.0", "::") and not settings.allowed_hosts:
+        click.echo(
+            "note: only loopback host names are answered; set RAG_ALLOWED_HOSTS to the names "
+            "this server is reached by",
+            err=True,
+        )
+    # Forwarded addresses are believed only from the proxies named: otherwise any client
+    # could pick its own address and step around the rate limits.
+    proxies = settings.trusted_proxies
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) or None,
+    )
 
 
 def main() -> None:

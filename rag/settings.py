@@ -50,7 +50,18 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question.")
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Other web origins whose pages may call the API (CORS); empty = same origin.",
+        description="Other web origins whose pages may call the API (CORS) and frame the chat; "
+        "empty = same origin.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides loopback ones and the address it "
+        "listens on ('*.example.com' for subdomains); guards against DNS rebinding.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed; empty = "
+        "none, every client is the address that connected.",
     )
     rate_limit_per_minute: int = Field(
         60, ge=0, description="Questions per minute per client address; 0 = unlimited."

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,11 +220,66 @@ def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("app")
 
 
+class RecordingSite:
+    """Another web origin on loopback: serves ``html`` at ``/`` and records every request."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        site = self
+        self.html = b""
+        self.hits: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html" if self.path == "/" else "image/png")
+                self.end_headers()
+                self.wfile.write(site.html if self.path == "/" else b"\x89PNG")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 @pytest.fixture(scope="session")
-def app_server(app_folder: Path) -> Iterator[str]:
+def allowed_site() -> Iterator[RecordingSite]:
+    """A site in ``app_server``'s RAG_ALLOWED_ORIGINS: it may frame the chat and call the API."""
+    site = RecordingSite()
+    try:
+        yield site
+    finally:
+        site.close()
+
+
+@pytest.fixture
+def outside_site() -> Iterator[RecordingSite]:
+    """A site no server allows."""
+    site = RecordingSite()
+    try:
+        yield site
+    finally:
+        site.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(app_folder: Path, allowed_site: RecordingSite) -> Iterator[str]:
     """The app on the embedded defaults, shared by the API, client and browser tests."""
     folder = app_folder
-    process, url = start_app(folder / "data", folder / "server.log", RAG_RATE_LIMIT_PER_MINUTE="0")
+    process, url = start_app(
+        folder / "data",
+        folder / "server.log",
+        RAG_RATE_LIMIT_PER_MINUTE="0",
+        RAG_ALLOWED_ORIGINS=json.dumps([allowed_site.origin]),
+    )
     try:
         yield url
     finally:

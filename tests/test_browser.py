@@ -50,9 +50,8 @@ def ask_in_chat(page, url: str, question: str) -> None:  # type: ignore[no-untyp
     before = page.locator(".rag-answer").count()
     box.fill(question)
     box.press("Enter")
-    page.wait_for_function(
-        f"document.querySelectorAll('.rag-answer').length > {before}", timeout=30_000
-    )
+    # Locators, not wait_for_function: the page's CSP (no 'unsafe-eval') stops the latter.
+    page.locator(".rag-answer").nth(before).wait_for(timeout=30_000)
 
 
 def ask_in_widget(page, question: str):  # type: ignore[no-untyped-def]
@@ -72,7 +71,7 @@ def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_f
     source = page.locator("details.rag-source").last
     assert not source.evaluate("d => d.open")
     answer.locator("a.rag-cite").first.click()
-    page.wait_for_function("document.querySelector('details.rag-source').open")
+    page.locator("details.rag-source[open]").first.wait_for(timeout=10_000)
     support = source.locator("mark.rag-support")
     assert "Uzbek-Afghan border of 137 km" in support.inner_text()
     assert "2016-01-06" in source.locator("summary").inner_text()
@@ -155,11 +154,12 @@ def test_a_document_added_from_the_page_can_be_asked_about(
     assert "Lighthouse log" in page.locator("details.rag-source summary").last.inner_text()
 
 
-def test_the_chat_page_embeds_in_an_iframe(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
-    page = page_factory()
-    page.set_content(
+def test_the_chat_page_embeds_in_an_iframe(app_server: str, page_factory, allowed_site) -> None:  # type: ignore[no-untyped-def]
+    allowed_site.html = (
         f'<h1>Host</h1><iframe src="{app_server}/" style="width:1000px;height:800px"></iframe>'
-    )
+    ).encode()
+    page = page_factory()
+    page.goto(allowed_site.origin + "/")
     frame = page.frame_locator("iframe")
     box = frame.locator("#rag-question textarea")
     box.wait_for(timeout=30_000)
@@ -192,11 +192,7 @@ def test_chat_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-def
     source.locator("summary").click()
     flag = source.locator("button.rag-rate-unsupported")
     flag.click()
-    page.wait_for_function(
-        "document.querySelector('details.rag-source:last-of-type .rag-rate-status')"
-        "?.textContent === 'Thanks, noted.'",
-        timeout=10_000,
-    )
+    source.locator(".rag-rate-status", has_text="Thanks, noted.").wait_for(timeout=10_000)
     assert flag.get_attribute("aria-pressed") == "true"
     page.wait_for_timeout(500)  # the thumb's event goes through Gradio's queue
     rated = rated_in(app_folder, question)
@@ -220,21 +216,15 @@ def test_widget_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-d
     widget.locator("details summary").first.click()
     supports = widget.locator("details .rate button[data-rating='supports']").first
     supports.click()
-    page.wait_for_function(
-        "document.querySelector('[data-rag-cite]').shadowRoot"
-        ".querySelector('details .rate button[data-rating=supports]')"
-        ".getAttribute('aria-pressed') === 'true'",
-        timeout=10_000,
-    )
+    widget.locator(
+        "details .rate button[data-rating='supports'][aria-pressed='true']"
+    ).first.wait_for(timeout=10_000)
     rated = rated_in(app_folder, question)
     assert rated is not None
     assert rated.rating == "helpful" and rated.citations == {1: "supports"}  # type: ignore[attr-defined]
     helpful.click()  # a second click takes the rating back
-    page.wait_for_function(
-        "document.querySelector('[data-rag-cite]').shadowRoot"
-        ".querySelector('.msg.bot > .rate button[data-rating=helpful]')"
-        ".getAttribute('aria-pressed') === 'false'",
-        timeout=10_000,
+    widget.locator(".msg.bot > .rate button[data-rating='helpful'][aria-pressed='false']").wait_for(
+        timeout=10_000
     )
     assert rated_in(app_folder, question).rating is None  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "widget-rating.png"))

@@ -1,16 +1,21 @@
-"""Who may do what: an API key, an admin token for adding documents, allowed origins.
+"""Who may do what, checked once for every way into the server: the app's routes and Gradio's.
 
 Keys arrive as ``Authorization: Bearer KEY``, an ``X-API-Key`` header (the widget) or the
 ``rag_key`` cookie that ``/login`` sets for people using the chat page. The admin token works
 wherever the API key does. Without an admin token, adding documents is allowed only on a
-private server: one listening on loopback, not marked ``RAG_PUBLIC``, and only for requests
-that did not come through a proxy (no ``X-Forwarded-For`` / ``Forwarded`` header).
+private server: one listening on loopback, not marked ``RAG_PUBLIC``, with no trusted proxy in
+front, and only for requests that carry no proxy's forwarding header.
+
+The rules live in ``Access``; ``Gate`` applies them to each request before any route, Gradio's
+queue, upload and file routes included, so no framework route can skip a check.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hmac
 import ipaddress
+import math
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from html import escape
 from typing import Any
@@ -18,17 +23,36 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from rag.settings import Settings
+from ui.limits import RateLimiter, json_depth
 
 COOKIE = "rag_key"
 # Paths that work without a key: health checks, the widget's script, the login page itself.
 OPEN_PATHS = {"/api/health", "/embed.js", "/login", "/favicon.ico"}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+# Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "via")
+# Routes that answer a question: the REST API's and every way Gradio runs an event.
+ANSWERING = (
+    "/api/ask",
+    "/gradio_api/queue/join",
+    "/gradio_api/run/",
+    "/gradio_api/api/",
+    "/gradio_api/call/",
+)
+UPLOAD_PATHS = ("/api/upload", "/gradio_api/upload")
+MAX_API_JSON = 256 * 1024  # a question with its history
+MAX_PAGE_JSON = 4 * 1024 * 1024  # a Gradio event: the chat sends the conversation so far
+MAX_JSON_DEPTH = 64
+MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an uploaded file
+LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
@@ -54,15 +78,33 @@ def presented_key(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str
     return headers.get("x-api-key") or cookies.get(COOKIE)
 
 
+def host_name(host_header: str) -> str:
+    """The name in a ``Host`` header, without its port or IPv6 brackets, lower-cased."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 class Access:
     """The server's access rules, from the settings and the address it listens on."""
 
-    def __init__(self, settings: Settings, public: bool) -> None:
+    def __init__(self, settings: Settings, listen_host: str = "127.0.0.1") -> None:
         self.api_key = settings.api_key
         self.admin_token = settings.admin_token
-        self.public = public or settings.public
+        self.behind_proxy = bool(settings.trusted_proxies)
+        self.public = settings.public or not is_loopback(listen_host) or self.behind_proxy
         self.allowed_origins = set(settings.allowed_origins)
         self.allow_upload = settings.allow_upload
+        self.max_upload_bytes = settings.max_upload_mb * 1024 * 1024
+        wildcard = listen_host in ("", "0.0.0.0", "::")
+        self.allowed_hosts = [
+            *LOOPBACK_NAMES,
+            *([] if wildcard else [host_name(listen_host)]),
+            *(h.strip().lower() for h in settings.allowed_hosts),
+        ]
+        self.questions = RateLimiter(settings.rate_limit_per_minute)
+        self.logins = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
 
     def is_user(self, key: str | None) -> bool:
         """Whether a request with this key may ask and rate."""
@@ -83,57 +125,199 @@ class Access:
             return "uploads are turned off on this server (RAG_ALLOW_UPLOAD)"
         if self.admin_token is not None:
             return None if self.is_admin(key) else "adding documents needs the admin token"
-        if self.public or "x-forwarded-for" in headers or "forwarded" in headers:
+        if self.public or any(h in headers for h in PROXY_HEADERS):
             return "uploads are off on a public server until RAG_ADMIN_TOKEN is set"
         return None
 
-    def origin_refusal(self, origin: str | None, host: str | None, scheme: str) -> str | None:
-        """Why a page on ``origin`` may not call the API, or None when it may."""
-        if not origin or origin in self.allowed_origins:
+    def host_refusal(self, host_header: str | None) -> str | None:
+        """Why a request naming this ``Host`` is refused (DNS rebinding), or None."""
+        name = host_name(host_header or "")
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allowed_hosts):
             return None
-        if host and origin == f"{scheme}://{host}":
+        shown = "".join(c for c in name[:100] if c.isprintable()) or "(none)"
+        return f"this server does not answer to the host name {shown!r} (RAG_ALLOWED_HOSTS)"
+
+    def origin_refusal(self, origin: str | None, host: str | None) -> str | None:
+        """Why a page on ``origin`` may not call this server, or None when it may."""
+        if origin is None or origin in self.allowed_origins:
             return None
+        # The page came from a name this server answers to (the Host check passed). The
+        # scheme is not compared: behind a TLS proxy the app sees http, the page https.
+        if host and urlsplit(origin).netloc.lower() == host.lower():
+            return None
+        if origin.strip() in ("", "null"):
+            return (
+                "pages without an origin (sandboxed frames, local files) may not call this "
+                "server (RAG_ALLOWED_ORIGINS)"
+            )
         shown = urlsplit(origin)._replace(path="", query="", fragment="").geturl()[:100]
-        return f"pages on {shown} may not call this API (RAG_ALLOWED_ORIGINS)"
+        return f"pages on {shown} may not call this server (RAG_ALLOWED_ORIGINS)"
+
+    def security_headers(self) -> list[tuple[bytes, bytes]]:
+        """Headers for every response: no sniffing, no referrer leaks, a strict CSP.
+
+        Scripts and styles come from this server only (Gradio needs inline ones); images,
+        fonts and connections too, so a document can never make a viewer's browser fetch a
+        URL; only this server and ``RAG_ALLOWED_ORIGINS`` may frame the chat.
+        """
+        ancestors = " ".join(["'self'", *sorted(self.allowed_origins)])
+        policy = (
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+            "font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
+            "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+            f"form-action 'self'; frame-ancestors {ancestors}"
+        )
+        return [
+            (b"content-security-policy", policy.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+        ]
 
 
-class AccessMiddleware:
-    """Refuses what ``Access`` does not allow, before any route runs (pure ASGI, streams pass)."""
+def _client(connection: HTTPConnection) -> str:
+    """The address that connected (a proxy's forwarded address only from a trusted proxy)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class Gate:
+    """Refuses what ``Access`` does not allow before any route runs (pure ASGI, streams pass).
+
+    In order: the Host (DNS rebinding), the page's origin, the key, the right to upload, the
+    rate limits, then the body's size and JSON nesting (read here, then replayed to the app).
+    """
 
     def __init__(self, app: ASGIApp, access: Access) -> None:
         self.app = app
         self.access = access
+        self.headers = access.security_headers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, or answer 401/403 (or send a browser to the login page)."""
-        if scope["type"] != "http":
+        """Pass the request on with the security headers, or answer the refusal."""
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request = HTTPConnection(scope)
-        path, method, headers = request.url.path, scope.get("method"), request.headers
-        refusal: Response | None = None
-        if path.startswith("/api/") and method != "OPTIONS":
-            origin = self.access.origin_refusal(
-                headers.get("origin"), headers.get("host"), request.url.scheme
-            )
-            if origin:
-                refusal = JSONResponse({"error": origin}, status_code=403)
+        connection = HTTPConnection(scope)
+        refusal = self._refusal(connection)
+        if refusal is None and scope["type"] == "http" and scope.get("method") == "POST":
+            body, refusal = await self._body(connection, receive)
+            receive = _replay(body, receive)
+        if refusal is not None and scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await (refusal or self.app)(scope, receive, self._with_headers(send))
+
+    def _with_headers(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in self.headers if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        return sending
+
+    def _refusal(self, connection: HTTPConnection) -> Response | None:
+        access, headers = self.access, connection.headers
+        path, method = connection.url.path, connection.scope.get("method", "GET")
+        host = access.host_refusal(headers.get("host"))
+        if host:
+            return _refuse(400, host)
+        origin_header = headers.get("origin")
+        origin = access.origin_refusal(origin_header, headers.get("host"))
+        if origin and method != "OPTIONS" and path != "/embed.js":
+            # The page may read why (the widget says so); it learns nothing else.
+            return _refuse(403, origin, {"Access-Control-Allow-Origin": origin_header or "null"})
+        key = presented_key(headers, connection.cookies)
         if (
-            refusal is None
-            and self.access.api_key is not None
+            access.api_key is not None
             and path not in OPEN_PATHS
             and method != "OPTIONS"
-            and not self.access.is_user(presented_key(headers, request.cookies))
+            and not access.is_user(key)
         ):
             if method == "GET" and "text/html" in headers.get("accept", ""):
-                refusal = RedirectResponse("/login", status_code=303)
-            else:
-                message = (
-                    "this server needs an API key: send 'Authorization: Bearer KEY' or "
-                    "'X-API-Key: KEY' (RAG_API_KEY)"
-                )
-                refusal = JSONResponse({"error": message}, status_code=401)
-        await (refusal or self.app)(scope, receive, send)
+                return RedirectResponse("/login", status_code=303)
+            return _refuse(
+                401,
+                "this server needs an API key: send 'Authorization: Bearer KEY' or "
+                "'X-API-Key: KEY' (RAG_API_KEY)",
+            )
+        if method != "POST":
+            return None
+        if path in UPLOAD_PATHS or _is_multipart(headers):
+            upload = access.upload_refusal(key, headers)
+            if upload:
+                return _refuse(403, upload)
+        if path == "/login" and access.logins.check(_client(connection)):
+            return HTMLResponse(login_page("Too many attempts; wait a minute."), 429)
+        if path.startswith(ANSWERING):
+            return _limited(access.questions, connection)
+        return None
+
+    async def _body(
+        self, connection: HTTPConnection, receive: Receive
+    ) -> tuple[bytes, Response | None]:
+        """The whole body, or a refusal once it passes its limit (nothing more is read)."""
+        multipart = _is_multipart(connection.headers)
+        if multipart:
+            limit = self.access.max_upload_bytes + MULTIPART_OVERHEAD
+            too_big = f"the file is over {self.access.max_upload_bytes // (1024 * 1024)} MB"
+        else:
+            limit = MAX_API_JSON if connection.url.path.startswith("/api/") else MAX_PAGE_JSON
+            too_big = f"the request body is over {limit // 1024} KB"
+        declared = connection.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return b"", _refuse(413, too_big)
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > limit:
+                return b"", _refuse(413, too_big)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(parts)
+        if not multipart and json_depth(body) > MAX_JSON_DEPTH:
+            return body, _refuse(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+        return body, None
+
+
+def _is_multipart(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").lower().startswith("multipart/")
+
+
+def _limited(limiter: RateLimiter, connection: HTTPConnection) -> Response | None:
+    wait = limiter.check(_client(connection))
+    if not wait:
+        return None
+    seconds = math.ceil(wait)
+    return _refuse(
+        429,
+        f"too many questions; try again in {seconds} s (RAG_RATE_LIMIT_PER_MINUTE)",
+        {"Retry-After": str(seconds)},
+    )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once, as the app expects to read it; then whatever the client sends next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def login_page(message: str = "") -> str:

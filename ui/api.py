@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,11 @@ from fastapi import APIRouter, FastAPI, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import FeedbackError, QuestionError
-from ui.access import Access, presented_key
-from ui.limits import RateLimiter
 from ui.service import Service
 
-MAX_JSON_BYTES = 256 * 1024
 log = logging.getLogger(__name__)
 
 
@@ -33,18 +30,9 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
 
 
 async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
-    """The body as a JSON object, read no further than the size limit allows."""
-    too_big = error(413, f"the request body is over {MAX_JSON_BYTES // 1024} KB")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
-        return too_big
-    body = b""
-    async for part in request.stream():
-        body += part
-        if len(body) > MAX_JSON_BYTES:
-            return too_big
+    """The body as a JSON object (the gate has already bounded its size and nesting)."""
     try:
-        data = json.loads(body or b"null")
+        data = json.loads(await request.body() or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         return error(400, "the request body is not valid JSON")
     if not isinstance(data, dict):
@@ -52,25 +40,9 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     return data
 
 
-def client_address(request: Request) -> str:
-    """The client's address, the key of its rate limits."""
-    return request.client.host if request.client else "unknown"
-
-
-def build_router(service: Service, access: Access) -> APIRouter:
-    """The ``/api`` routes over one open service, adding documents as ``access`` allows."""
+def build_router(service: Service) -> APIRouter:
+    """The ``/api`` routes over one open service (``ui.access.Gate`` has admitted each call)."""
     router = APIRouter(prefix="/api")
-    limiter = RateLimiter(service.settings.rate_limit_per_minute)
-
-    def limited(request: Request) -> JSONResponse | None:
-        wait = limiter.check(client_address(request))
-        if wait:
-            return error(
-                429,
-                f"too many questions; try again in {math.ceil(wait)} s (RAG_RATE_LIMIT_PER_MINUTE)",
-                {"Retry-After": str(math.ceil(wait))},
-            )
-        return None
 
     def unavailable(exc: Exception) -> JSONResponse:
         """503 naming the server that is down (handled here: no traceback), else re-raise."""
@@ -80,13 +52,9 @@ def build_router(service: Service, access: Access) -> APIRouter:
         log.warning("%s", outage)
         return error(503, outage, {"Retry-After": "5"})
 
-    async def admitted(request: Request) -> dict[str, Any] | JSONResponse:
-        """The request's JSON object, or the refusal (rate limit, size, syntax) to send."""
-        return limited(request) or await _json_body(request)
-
     @router.post("/ask", summary="Answer a question; returns the answer object")
     async def ask(request: Request) -> Any:
-        data = await admitted(request)
+        data = await _json_body(request)
         if isinstance(data, JSONResponse):
             return data
         try:
@@ -101,7 +69,7 @@ def build_router(service: Service, access: Access) -> APIRouter:
 
     @router.post("/ask/stream", summary="Answer a question as server-sent events")
     async def ask_stream(request: Request) -> Any:
-        data = await admitted(request)
+        data = await _json_body(request)
         if isinstance(data, JSONResponse):
             return data
         try:
@@ -120,7 +88,7 @@ def build_router(service: Service, access: Access) -> APIRouter:
 
     @router.post("/feedback", summary="Rate an answer, or say a citation does not support it")
     async def feedback(request: Request) -> Any:
-        data = await admitted(request)
+        data = await _json_body(request)
         if isinstance(data, JSONResponse):
             return data
         try:
@@ -149,7 +117,7 @@ def build_router(service: Service, access: Access) -> APIRouter:
             "feedback": service.feedback is not None,
         }
 
-    @router.get("/sources/{chunk_id}", summary="A passage with its context, for highlighting")
+    @router.get("/sources/{chunk_id:path}", summary="A passage with its context, for highlighting")
     def source(chunk_id: str) -> Any:
         from rag.sources import passage_in_context
 
@@ -159,11 +127,7 @@ def build_router(service: Service, access: Access) -> APIRouter:
         return found
 
     @router.post("/upload", summary="Add a document (.txt .md .html .pdf)")
-    async def upload(request: Request, file: UploadFile) -> Any:
-        key = presented_key(request.headers, request.cookies)
-        refusal = access.upload_refusal(key, request.headers)
-        if refusal:
-            return error(403, refusal)
+    async def upload(file: UploadFile) -> Any:
         limit = service.settings.max_upload_mb * 1024 * 1024
         data = await file.read(limit + 1)
         if len(data) > limit:
@@ -176,6 +140,10 @@ def build_router(service: Service, access: Access) -> APIRouter:
             "added": result.added,
             "unchanged": result.unchanged,
         }
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+    def unknown(request: Request, rest: str) -> JSONResponse:
+        return error(404, f"no {request.method} route /api/{rest[:100]} (see /docs)")
 
     return router
 
@@ -214,6 +182,11 @@ def install_error_handlers(app: FastAPI, service: Service) -> None:
             return error(503, outage, {"Retry-After": "5"})
         log.exception("request failed: %s", request.url.path)
         return error(503, f"the service could not answer ({type(exc).__name__}); try again")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return error(exc.status_code, str(exc.detail).lower(), headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

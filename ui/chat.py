@@ -126,6 +126,11 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
             height=520,
             layout="panel",
             buttons=["copy"],
+            # Messages are HTML built by ``answer_html`` with every document string escaped;
+            # Markdown or LaTeX over them would turn a document's ![](url) into a fetched image
+            # and its [text](url) into a live link.
+            render_markdown=False,
+            latex_delimiters=[],
             feedback_options=("Like", "Dislike") if service.feedback else None,
         )
         with gr.Row():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,24 +12,31 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi_offline import FastAPIOffline
 
 from rag.settings import Settings
-from ui.access import COOKIE, Access, AccessMiddleware, login_page
-from ui.api import build_router, client_address, install_error_handlers
+from ui.access import COOKIE, Access, Gate, login_page
+from ui.api import build_router, install_error_handlers
 from ui.chat import build_chat, page_assets
-from ui.limits import RateLimiter
 from ui.service import Service
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings, service: Service | None = None, public: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, service: Service | None = None, host: str = "127.0.0.1"
+) -> FastAPI:
     """The app; opens the store (as its only writer) unless a service is given.
 
-    ``public``: it listens on an address other machines reach (see ``ui.access``).
+    ``host``: the address it listens on; any but loopback makes it public (``ui.access``).
+    One app per process: Gradio's upload folder is a process-wide setting, set here to
+    ``DATA_DIR/gradio`` so two servers never see each other's uploads.
     """
+    uploads = (settings.data_dir / "gradio").resolve()
+    uploads.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
     service = service or Service.open(settings)
-    access = Access(settings, public)
+    access = Access(settings, host)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -38,14 +46,16 @@ def create_app(settings: Settings, service: Service | None = None, public: bool 
         yield
         service.close()
 
-    app = FastAPI(
+    # /docs with Swagger UI served from here, not a CDN: works offline and under the CSP.
+    app = FastAPIOffline(
         title="rag-cite",
         summary="Answers with cited passages you can check in one click.",
         docs_url="/docs",
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.service = service
-    app.add_middleware(AccessMiddleware, access=access)
+    app.add_middleware(Gate, access=access)
     app.add_middleware(  # outermost: preflights, and CORS headers on refusals too
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -53,8 +63,7 @@ def create_app(settings: Settings, service: Service | None = None, public: bool 
         allow_headers=["Content-Type", "Authorization", "X-API-Key"],
     )
     install_error_handlers(app, service)
-    app.include_router(build_router(service, access))
-    attempts = RateLimiter(10)
+    app.include_router(build_router(service))
 
     @app.get("/login", include_in_schema=False)
     def login_form() -> HTMLResponse:
@@ -62,8 +71,6 @@ def create_app(settings: Settings, service: Service | None = None, public: bool 
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        if attempts.check(client_address(request)):
-            return HTMLResponse(login_page("Too many attempts; wait a minute."), 429)
         key = str((await request.form()).get("key", ""))
         if not (access.is_user(key) and (access.api_key or access.is_admin(key))):
             return HTMLResponse(login_page("That key is not right."), 401)
@@ -82,5 +89,16 @@ def create_app(settings: Settings, service: Service | None = None, public: bool 
         return HTMLResponse((STATIC / "embed-demo.html").read_text())
 
     chat = build_chat(service, access)
-    mounted: FastAPI = gr.mount_gradio_app(app, chat, path="/", **page_assets())
+    mounted: FastAPI = gr.mount_gradio_app(
+        app,
+        chat,
+        path="/",
+        max_file_size=access.max_upload_bytes,
+        run_history=False,
+        **page_assets(),
+    )
+    # Gradio checks that a file an event names was uploaded to it only in apps it launched
+    # itself; a mounted app skips the check and copies any server file a client names.
+    # Switch the check on: events then take only files that arrived through its upload.
+    chat.has_launched = True
     return mounted

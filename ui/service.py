@@ -103,6 +103,9 @@ class Service:
         The file is checked where it cannot replace anything first: an unreadable upload
         named like an earlier one leaves that one, and its passages, as they were.
         """
+        limit = self.settings.max_upload_mb
+        if len(data) > limit * 1024 * 1024:  # every way in ends here: the one size check
+            return FileResult(filename, error=f"the file is over {limit} MB (RAG_MAX_UPLOAD_MB)")
         folder = (self.settings.data_dir / "uploads").resolve()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / safe_upload_name(filename)

@@ -71,13 +71,27 @@
   var input = root.querySelector("input");
   root.querySelector(".title").textContent = title;
   var ratingsOn = true; // the server says on first opening whether it keeps ratings
+  var refused = null; // why the server refuses this page, once it has said so
   var asked = false;
+
+  function refuse(reason) {
+    refused = "This site is not allowed to use this assistant (" + reason + ").";
+    log.appendChild(el("div", "msg bot error", refused));
+    input.disabled = true;
+    form.querySelector("button").disabled = true;
+  }
+
   root.querySelector(".bubble").addEventListener("click", function () {
     if (!asked) {
       asked = true;
-      fetch(server + "/api/health", { headers: headers(false) })
-        .then(function (r) { return r.ok ? r.json() : {}; })
-        .then(function (h) { ratingsOn = h.feedback !== false; })
+      // No custom headers: a simple request, so a refused page can still read why.
+      fetch(server + "/api/health")
+        .then(function (r) {
+          return r.json().then(function (h) {
+            if (r.status === 403) refuse(h.error || "refused by the server");
+            else ratingsOn = h.feedback !== false;
+          });
+        })
         .catch(function () {});
     }
     panel.hidden = !panel.hidden;
@@ -249,7 +263,7 @@
       })
       .catch(function (error) {
         bubble.className = "msg bot error";
-        bubble.textContent = "Sorry: " + error.message;
+        bubble.textContent = refused || "Sorry: " + error.message;
       });
   }
 
