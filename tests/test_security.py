@@ -92,9 +92,11 @@ def _event(
     """Run a Gradio event through its queue, as the page does; the completion message."""
     session = f"attack{time.monotonic_ns()}"
     with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-        joined = client.post(
+        payload = {"data": data, "fn_index": fn_index, "session_hash": session}
+        joined = client.post(  # json.dumps escapes what httpx's encoder refuses (\ud800)
             "/gradio_api/queue/join",
-            json={"data": data, "fn_index": fn_index, "session_hash": session},
+            content=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
         )
         assert joined.status_code == 200, joined.text
         with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as stream:
@@ -157,6 +159,7 @@ def test_no_event_reads_a_server_file_the_client_names(
                 attempts += 1
                 output = json.dumps(done.get("output"))
                 assert "Added" not in output and "7731-QUILL" not in output, output
+                assert str(target.parent) not in output  # nor any server path in the error
     assert attempts >= 10  # every event of the page was tried
     _assert_never_ingested(url, folder, headers)
 
@@ -356,6 +359,12 @@ def test_every_response_carries_the_security_headers(
         assert response.headers["referrer-policy"] == "same-origin"
     refused = httpx.get(keyed_server[0] + "/api/ask")
     assert "content-security-policy" in refused.headers  # refusals too
+    for origin in ("http://127.0.0.1:9", "https://evil.example"):  # CORS preflights too
+        preflight = httpx.options(
+            app_server + "/api/ask",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        assert "content-security-policy" in preflight.headers, origin
 
     page = browser.new_page()
     problems: list[str] = []
@@ -447,3 +456,53 @@ def test_only_allowed_sites_may_frame_the_chat(
     page.goto(allowed_site.origin + "/")
     page.frame_locator("iframe").locator("#rag-question textarea").wait_for(timeout=30_000)
     page.close()
+
+
+def test_guessing_keys_is_limited_whichever_way_they_come(keyed_server: tuple[str, Path]) -> None:
+    """Outside probe: wrong keys in a header or a cookie were never limited, only /login."""
+    url, _ = keyed_server
+    # From 127.0.0.2: the limit is per address, and other tests use this server from 127.0.0.1.
+    guesser = httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    with guesser:
+        codes = []
+        for i in range(14):
+            name, value = [
+                ("X-API-Key", f"guess{i}"),
+                ("Authorization", f"Bearer guess{i}"),
+                ("Cookie", f"rag_key=guess{i}"),
+            ][i % 3]
+            codes.append(guesser.get("/api/sources/x", headers={name: value}).status_code)
+        assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}, codes
+        right = guesser.get("/api/health", headers={"X-API-Key": API_KEY})
+        assert right.status_code == 429  # no key is compared while the wait lasts
+    elsewhere = httpx.get(f"{url}/api/sources/x", headers={"X-API-Key": API_KEY})
+    assert elsewhere.status_code == 404  # another address is not held up
+
+
+def test_the_sign_in_cookie_is_not_the_key(keyed_server: tuple[str, Path]) -> None:
+    """Outside probe: the cookie held the key itself (the admin's cookie was the admin token)."""
+    url, _ = keyed_server
+    with httpx.Client(base_url=url) as client:
+        signed = client.post("/login", data={"key": ADMIN})
+        assert signed.status_code == 303
+        cookie = client.cookies["rag_key"]
+        assert ADMIN not in cookie and API_KEY not in cookie
+        added = client.post("/api/upload", files={"file": ("c.txt", b"The Ostrava bridge.")})
+        assert added.status_code == 200, added.text  # the session is the admin's
+    assert httpx.options(f"{url}/config").status_code == 401  # no route map without a key
+
+
+def test_odd_input_gets_a_one_line_refusal_not_exception_text(app_server: str) -> None:
+    """Outside probe: a 5000-digit number was a 503; a lone surrogate broke the chat stream."""
+    huge = '{"question": "border", "k": ' + "9" * 5000 + "}"
+    for path in ("/api/ask", "/api/ask/stream", "/api/feedback"):
+        response = httpx.post(
+            app_server + path, content=huge, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400 and set(response.json()) == {"error"}, path
+    respond = next(i for i, inputs in _events(app_server) if inputs == 4)
+    done = _event(app_server, respond, ["\ud800 border?", [], [], {}])
+    assert done["success"] is True  # the question is shown (as ?) and refused in the chat
+    rate = next(i for i, inputs in _events(app_server) if inputs == 1)
+    shown = json.dumps(_event(app_server, rate, [None]).get("output"))
+    assert "NoneType" not in shown and "Traceback" not in shown

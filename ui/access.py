@@ -34,9 +34,10 @@ OPEN_PATHS = {"/api/health", "/embed.js", "/login", "/favicon.ico"}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "via")
-# Routes that answer a question: the REST API's and every way Gradio runs an event.
-ANSWERING = (
+# Routes that answer or store something: the REST API's and every way Gradio runs an event.
+LIMITED = (
     "/api/ask",
+    "/api/feedback",
     "/gradio_api/queue/join",
     "/gradio_api/run/",
     "/gradio_api/api/",
@@ -71,19 +72,30 @@ def is_loopback(host: str) -> bool:
 
 
 def presented_key(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
-    """The key a request carries, from a header or the login cookie."""
+    """The key a request carries, from a header or the login cookie (a session token)."""
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     return headers.get("x-api-key") or cookies.get(COOKIE)
 
 
+def session_token(secret: SecretStr) -> str:
+    """What the login cookie holds for a key: derived from it, never the key itself.
+
+    Programs and the widget may use the key elsewhere; a new key ends old sessions.
+    """
+    digest = hmac.new(secret.get_secret_value().encode(), b"rag-cite session", "sha256")
+    return "s1." + digest.hexdigest()
+
+
 def host_name(host_header: str) -> str:
     """The name in a ``Host`` header, without its port or IPv6 brackets, lower-cased."""
     host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if host.startswith("[") and "]" in host:
+        name, _, port = host[1:].partition("]")
+        return name if port in ("",) or (port[:1] == ":" and port[1:].isdigit()) else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() and ":" not in name else host
 
 
 class Access:
@@ -104,15 +116,23 @@ class Access:
             *(h.strip().lower() for h in settings.allowed_hosts),
         ]
         self.questions = RateLimiter(settings.rate_limit_per_minute)
-        self.logins = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+        self.logins = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)  # spent by wrong keys only
 
     def is_user(self, key: str | None) -> bool:
-        """Whether a request with this key may ask and rate."""
-        return self.api_key is None or _same(key, self.api_key) or _same(key, self.admin_token)
+        """Whether a request with this key (or session token) may ask and rate."""
+        return self.api_key is None or self._matches(key, self.api_key) or self.is_admin(key)
 
     def is_admin(self, key: str | None) -> bool:
-        """Whether a request with this key may add documents."""
-        return _same(key, self.admin_token)
+        """Whether a request with this key (or session token) may add documents."""
+        return self._matches(key, self.admin_token)
+
+    @staticmethod
+    def _matches(key: str | None, secret: SecretStr | None) -> bool:
+        if secret is None or not key:
+            return False
+        return _same(key, secret) or hmac.compare_digest(
+            key.encode(), session_token(secret).encode()
+        )
 
     @property
     def uploads_possible(self) -> bool:
@@ -194,10 +214,9 @@ class Gate:
     def __init__(self, app: ASGIApp, access: Access) -> None:
         self.app = app
         self.access = access
-        self.headers = access.security_headers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on with the security headers, or answer the refusal."""
+        """Pass the request on, or answer the refusal."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -209,17 +228,7 @@ class Gate:
         if refusal is not None and scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        await (refusal or self.app)(scope, receive, self._with_headers(send))
-
-    def _with_headers(self, send: Send) -> Send:
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in self.headers if n not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        return sending
+        await (refusal or self.app)(scope, receive, send)
 
     def _refusal(self, connection: HTTPConnection) -> Response | None:
         access, headers = self.access, connection.headers
@@ -229,16 +238,21 @@ class Gate:
             return _refuse(400, host)
         origin_header = headers.get("origin")
         origin = access.origin_refusal(origin_header, headers.get("host"))
-        if origin and method != "OPTIONS" and path != "/embed.js":
+        if origin and path != "/embed.js":
             # The page may read why (the widget says so); it learns nothing else.
             return _refuse(403, origin, {"Access-Control-Allow-Origin": origin_header or "null"})
         key = presented_key(headers, connection.cookies)
-        if (
-            access.api_key is not None
-            and path not in OPEN_PATHS
-            and method != "OPTIONS"
-            and not access.is_user(key)
-        ):
+        client = _client(connection)
+        signing_in = path == "/login" and method == "POST"
+        if (key or signing_in) and access.logins.wait(client):
+            # Too many wrong keys from this address: no key is even compared until the wait
+            # is over, so guessing costs the same through a header, a cookie or /login.
+            if signing_in:
+                return HTMLResponse(login_page("Too many attempts; wait a minute."), 429)
+            return _refuse(429, "too many wrong keys; wait a minute", {"Retry-After": "60"})
+        if access.api_key is not None and path not in OPEN_PATHS and not access.is_user(key):
+            if key:
+                access.logins.check(client)  # a wrong key spends a sign-in attempt
             if method == "GET" and "text/html" in headers.get("accept", ""):
                 return RedirectResponse("/login", status_code=303)
             return _refuse(
@@ -252,9 +266,7 @@ class Gate:
             upload = access.upload_refusal(key, headers)
             if upload:
                 return _refuse(403, upload)
-        if path == "/login" and access.logins.check(_client(connection)):
-            return HTMLResponse(login_page("Too many attempts; wait a minute."), 429)
-        if path.startswith(ANSWERING):
+        if path.startswith(LIMITED):
             return _limited(access.questions, connection)
         return None
 
@@ -288,6 +300,32 @@ class Gate:
         if not multipart and json_depth(body) > MAX_JSON_DEPTH:
             return body, _refuse(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
         return body, None
+
+
+class SecurityHeaders:
+    """Adds ``Access.security_headers`` to every response.
+
+    The outermost layer, so CORS preflights and the gate's refusals carry them too.
+    """
+
+    def __init__(self, app: ASGIApp, access: Access) -> None:
+        self.app = app
+        self.headers = access.security_headers()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass everything on; add the headers a response does not set itself."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in self.headers if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def _is_multipart(headers: Mapping[str, str]) -> bool:

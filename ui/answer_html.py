@@ -93,5 +93,9 @@ def answer_html(
 
 
 def plain(text: str) -> str:
-    """Streaming text, escaped, markers left as typed."""
-    return re.sub(r"\n", "<br>", escape(text))
+    """Streaming text, escaped, markers left as typed.
+
+    Lone surrogates (from JSON escapes) become ``?``, so the message can still be sent.
+    """
+    shown = text.encode("utf-8", "replace").decode("utf-8")
+    return re.sub(r"\n", "<br>", escape(shown))

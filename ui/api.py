@@ -33,7 +33,7 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     """The body as a JSON object (the gate has already bounded its size and nesting)."""
     try:
         data = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # not JSON, not UTF-8, or a number too long to convert
         return error(400, "the request body is not valid JSON")
     if not isinstance(data, dict):
         return error(400, 'the request body must be a JSON object like {"question": "..."}')

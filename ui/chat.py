@@ -82,7 +82,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
 
     def rate(answer_ids: dict[int, str], liked: gr.LikeData) -> None:
         index = liked.index[0] if isinstance(liked.index, tuple) else liked.index
-        answer_id = answer_ids.get(index)
+        answer_id = (answer_ids or {}).get(index)
         if answer_id is None:  # a warning, not an answer: nothing to rate
             return
         # Gradio sends True (thumb up), False (down) or "" when a thumb is clicked off again.

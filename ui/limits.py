@@ -26,7 +26,14 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def check(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        """0 when the request may go ahead (and it spends a token), else the seconds to wait."""
+        return self._take(key, spend=True)
+
+    def wait(self, key: str) -> float:
+        """The seconds ``key`` must wait before its next request, spending nothing."""
+        return self._take(key, spend=False)
+
+    def _take(self, key: str, spend: bool) -> float:
         if self.per_minute <= 0:
             return 0.0
         now = time.monotonic()
@@ -37,6 +44,8 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 return (1.0 - tokens) / rate
+            if not spend:
+                return 0.0
             self._buckets[key] = (tokens - 1.0, now)
             if len(self._buckets) > self.max_keys:  # forget the stalest clients
                 for stale in sorted(self._buckets, key=lambda k: self._buckets[k][1])[

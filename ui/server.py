@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi_offline import FastAPIOffline
 
 from rag.settings import Settings
-from ui.access import COOKIE, Access, Gate, login_page
+from ui.access import COOKIE, Access, Gate, SecurityHeaders, login_page, session_token
 from ui.api import build_router, install_error_handlers
 from ui.chat import build_chat, page_assets
 from ui.service import Service
@@ -62,6 +62,7 @@ def create_app(
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", "Authorization", "X-API-Key"],
     )
+    app.add_middleware(SecurityHeaders, access=access)  # outermost: on every response
     install_error_handlers(app, service)
     app.include_router(build_router(service))
 
@@ -72,11 +73,17 @@ def create_app(
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         key = str((await request.form()).get("key", ""))
-        if not (access.is_user(key) and (access.api_key or access.is_admin(key))):
+        secret = access.admin_token if access.is_admin(key) else access.api_key
+        if secret is None or not access.is_user(key):
+            access.logins.check(request.client.host if request.client else "unknown")
             return HTMLResponse(login_page("That key is not right."), 401)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
-            COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+            COOKIE,
+            session_token(secret),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
         )
         return response
 
@@ -95,6 +102,7 @@ def create_app(
         path="/",
         max_file_size=access.max_upload_bytes,
         run_history=False,
+        show_error=False,  # clients see our messages (gr.Error), not exception text
         **page_assets(),
     )
     # Gradio checks that a file an event names was uploaded to it only in apps it launched
