@@ -95,7 +95,7 @@ def test_help_is_instant_and_lists_commands() -> None:
     assert result.returncode == 0
     for command in ("ingest", "list", "search", "ask", "eval"):
         assert command in result.stdout
-    run_help = "import sys; sys.argv = ['rag', '--help']; from rag.cli import main; main()"
+    run_help = "import sys; sys.argv = ['rag', '--help']; from ui.cli import main; main()"
     probe = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", run_help], capture_output=True, text=True
     )

@@ -1,4 +1,4 @@
-"""What a person or a web site talks to: the chat page, the widget and the REST API.
+"""What a person, a program or a web site talks to: the command, the chat, widget and API.
 
-Empty until the chat lands; the package exists so the layout (rag/, ingest/, ui/) is fixed.
+Uses ``rag`` (the library) and ``ingest``; neither of those imports anything from here.
 """

@@ -1,0 +1,32 @@
+"""The package layout keeps its one direction: ``ingest`` and ``ui`` use ``rag``, ``ui`` uses
+``ingest``, and the library imports neither (read from the source, not from a running import).
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {"rag": {"ingest", "ui"}, "ingest": {"ui"}}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """Top-level names of every module a file imports, at any depth of the file."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_dependencies_run_one_way(package: str) -> None:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files
+    wrong = {
+        str(f.relative_to(ROOT)): sorted(imported_packages(f) & FORBIDDEN[package]) for f in files
+    }
+    assert {f: names for f, names in wrong.items() if names} == {}
