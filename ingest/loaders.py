@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.clean import clean_text
 from ingest.metadata import find_date, find_title
+from rag.errors import RagError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # trafilatura's time grows with the element count (20-70 µs each on 2 cores) and with the
@@ -25,7 +26,7 @@ MAX_HTML_ROW_CELLS = 1_000
 _START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]*)")
 
 
-class LoadError(Exception):
+class LoadError(RagError):
     """A file that cannot be ingested; the message is the reason, for one line of output."""
 
 

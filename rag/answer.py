@@ -12,12 +12,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rag.claims import MARKER as ANY_MARKER
+from rag.errors import CitationError
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
-
-
-class CitationError(ValueError):
-    """An answer whose markers and citations disagree; never shown to a user."""
 
 
 @dataclass(frozen=True)

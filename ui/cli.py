@@ -408,9 +408,19 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     )
 
 
+def _settings_from_environment() -> Settings | None:
+    """The settings a failed command most likely ran with, to name the server that was down."""
+    from rag.settings import Settings
+
+    try:
+        return Settings()
+    except Exception:  # invalid settings were reported as such already
+        return None
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr, never a traceback."""
-    from rag.errors import QuestionError, StoreError
+    from rag.errors import RagError, user_message
 
     try:
         cli.main(standalone_mode=False)
@@ -420,11 +430,13 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (StoreError, QuestionError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
     except Exception as exc:
         if os.environ.get("RAG_DEBUG"):
             raise
-        click.echo(f"error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", err=True)
+        message = user_message(exc, _settings_from_environment())
+        if isinstance(exc, RagError) and message:
+            click.echo(f"error: {message}", err=True)
+            sys.exit(2)
+        shown = message or f"{type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)"
+        click.echo(f"error: {shown}", err=True)
         sys.exit(1)

@@ -16,7 +16,7 @@ from ingest.loaders import LoadError, load
 from rag.answer import Answer
 from rag.api import Pipeline
 from rag.chain import AnswerChunk
-from rag.errors import FeedbackError, StoreError
+from rag.errors import FeedbackError, outage
 from rag.feedback import FeedbackStore
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
@@ -123,22 +123,7 @@ class Service:
 
     def outage(self, exc: BaseException) -> str | None:
         """One line for users when ``exc`` means a server the app needs is down, else None."""
-        import httpx
-        import openai
-
-        if isinstance(exc, StoreError):
-            return str(exc)
-        if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError):
-            return "the embeddings server is not reachable; try again shortly"
-        if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
-            settings = self.settings
-            where = (
-                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-                if settings.chroma_host
-                else "the document store"
-            )
-            return f"{where} is not reachable; try again shortly"
-        return None
+        return outage(exc, self.settings)
 
     def close(self) -> None:
         """Release the store and the feedback database."""

@@ -20,6 +20,7 @@ from rag.answer import Answer
 from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
 from rag.claims import split_claims
 from rag.embeddings.base import Embedder
+from rag.errors import RagError
 from rag.llm import chat_model
 from rag.passages import Passage
 from rag.query import Turn, is_follow_up, search_query
@@ -60,8 +61,10 @@ _INSTRUCTION = re.compile(
 MAX_CONDENSED_CHARS = 500
 
 
-class UnverifiableAnswer(Exception):
-    """The model answered, but nothing it said could be matched to a passage."""
+class UnverifiableAnswer(RagError):
+    """The model answered, but nothing it said could be matched to a passage (internal)."""
+
+    for_users = False
 
 
 T = TypeVar("T")
