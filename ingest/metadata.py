@@ -5,22 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_MONTH_NAMES = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
-_MONTH = "(" + "|".join(_MONTH_NAMES) + ")"
+from rag.text import MONTH_NAMES
+
+_MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
+_MONTH = "(" + "|".join(MONTH_NAMES) + ")"
 _DATE_PATTERNS = (
     re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.I),  # January 6, 2016
     re.compile(rf"\b(\d{{1,2}})\s+{_MONTH},?\s+(\d{{4}})\b", re.I),  # 6 January 2016

@@ -11,8 +11,8 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from rag.claims import MARKER as ANY_MARKER
 from rag.errors import CitationError
+from rag.text import MARKER as ANY_MARKER
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 

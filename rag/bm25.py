@@ -6,17 +6,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.text import stemmer
+
 
 class BM25Index:
     """An in-memory BM25 index; build it from the store's passages, search by ids."""
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         import bm25s
-        import Stemmer
 
         self.ids = list(ids)
         self._bm25s = bm25s
-        self._stemmer = Stemmer.Stemmer("english")
+        self._stemmer = stemmer()
         self._index = bm25s.BM25()
         # A store whose passages hold no terms at all (only stop words or punctuation) has an
         # average passage length of 0, which bm25s divides by: leave such an index empty.

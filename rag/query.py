@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.question import content_terms
+from rag.text import content_terms
 
 Turn = tuple[str, str]
 

@@ -17,8 +17,8 @@ from pydantic import ConfigDict, PrivateAttr
 
 from rag.bm25 import BM25Index
 from rag.fusion import reciprocal_rank_fusion
-from rag.keyword_text import keyword_text
 from rag.store import Store
+from rag.text import keyword_text
 
 MIN_CANDIDATES = 20
 

@@ -8,14 +8,12 @@ claim drawn from a passage from one drawn from elsewhere, which is what citation
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import numpy as np
 
 from rag.embeddings.base import Embedder
 from rag.passages import Passage
-from rag.question import content_terms
-from rag.sentences import split_sentences
+from rag.text import NUMBER_WORDS, Idf, content_terms, split_sentences
 
 # A claim scoring at least this against a passage counts as drawn from it. In
 # tests/test_citations.py paraphrases of a passage's sentences score 0.6-1.0 against it and
@@ -23,11 +21,7 @@ from rag.sentences import split_sentences
 SUPPORT_MIN = 0.45
 MISSING_NUMBER_PENALTY = 0.3
 MISSING_NAME_PENALTY = 0.3
-_NUMBER = re.compile(
-    r"\d+(?:[.,]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b",
-    re.I,
-)
+_NUMBER = re.compile(rf"\d+(?:[.,]\d+)*|\b(?:{'|'.join(NUMBER_WORDS)})\b", re.I)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZА-ЯЁ][\w-]{2,}")
 MIN_PREFIX = 4  # "Turkmen" matches "Turkmenistan", "jealous" matches "jealousy"
 CONTEXT_SHARE = 0.5
@@ -63,7 +57,7 @@ def coverage(
 
 
 def best_support(
-    embedder: Embedder, claim: str, passage: Passage, idf: Callable[[str], float]
+    embedder: Embedder, claim: str, passage: Passage, idf: Idf
 ) -> tuple[tuple[int, int], float]:
     """The passage sentence that best supports the claim, and the support score (0..1)."""
     spans = split_sentences(passage.text) or [(0, len(passage.text))]

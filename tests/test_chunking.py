@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from ingest.chunking import Chunk, Chunker, is_section_head
 from ingest.loaders import LoadedDocument, load
-from rag.keyword_text import keyword_text
 from rag.settings import DEFAULT_CORPUS
+from rag.text import keyword_text
 
 
 def assert_well_formed(document: LoadedDocument, chunks: list[Chunk], size: int) -> None:

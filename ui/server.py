@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio.to_thread
 import gradio as gr
@@ -17,10 +16,8 @@ from fastapi_offline import FastAPIOffline
 from rag.settings import Settings
 from ui.access import COOKIE, Access, Gate, SecurityHeaders, login_page, session_token
 from ui.api import build_router, install_error_handlers
-from ui.chat import build_chat, page_assets
+from ui.chat import STATIC, build_chat, page_assets
 from ui.service import Service
-
-STATIC = Path(__file__).parent / "static"
 
 
 def create_app(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rag.answerers.base import Answerer
 from rag.embeddings.base import Embedder
 from rag.settings import Settings
-
-Idf = Callable[[str], float]
+from rag.text import Idf
 
 
 def make_answerer(settings: Settings, embedder: Embedder, idf: Idf | None = None) -> Answerer:

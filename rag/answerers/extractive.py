@@ -15,7 +15,7 @@ answers from near misses.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,9 +24,18 @@ from rag.answer import Answer, defuse_markers
 from rag.answerers.base import AnswerRequest, Event, declined
 from rag.embeddings.base import Embedder
 from rag.passages import Passage
-from rag.question import Kind, content_terms, expected_kind, has_kind, topic_terms
-from rag.sentences import is_question, split_sentences
 from rag.support import coverage
+from rag.text import (
+    Idf,
+    Kind,
+    content_terms,
+    expected_kind,
+    flat_idf,
+    has_kind,
+    is_question,
+    split_sentences,
+    topic_terms,
+)
 
 # Calibrated on tests/data/qa.jsonl (see the README's "Answers" section).
 THRESHOLD = 0.5
@@ -38,8 +47,6 @@ WARM_LIMIT = 500  # passages (about 2,500 sentences, 15-20 s of embedding on 2 c
 WARM_BATCH = 32  # at most the cache's per-call limit, so warmed vectors are kept
 KIND_BONUS = 0.08  # holding the kind of fact asked for (a number for "how many")
 KIND_MISS_PENALTY = 0.15
-
-Idf = Callable[[str], float]
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class ExtractiveAnswerer:
         self, embedder: Embedder, idf: Idf | None = None, threshold: float = THRESHOLD
     ) -> None:
         self.embedder = embedder
-        self.idf = idf or (lambda term: 1.0)
+        self.idf = idf or flat_idf
         self.threshold = threshold
 
     def _sentences(self, passage: Passage) -> list[tuple[int, int]]:

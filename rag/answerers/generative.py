@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from rag.answer import Answer
 from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
-from rag.claims import split_claims
 from rag.embeddings.base import Embedder
 from rag.errors import RagError
 from rag.llm import chat_model
@@ -26,6 +25,7 @@ from rag.passages import Passage
 from rag.query import Turn, is_follow_up, search_query
 from rag.settings import Settings
 from rag.support import SUPPORT_MIN, best_support
+from rag.text import Idf, flat_idf, split_claims
 
 SYSTEM_PROMPT = "\n".join(
     (
@@ -128,12 +128,10 @@ class GenerativeAnswerer:
 
     name = "openai"
 
-    def __init__(
-        self, settings: Settings, embedder: Embedder, idf: Callable[[str], float] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, idf: Idf | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.idf = idf or (lambda term: 1.0)
+        self.idf = idf or flat_idf
         self.model = chat_model(settings, streaming=True)
         self.timeout = settings.llm_timeout
 

@@ -7,13 +7,14 @@ together; ``tests/test_judges.py`` measures its agreement with hand labels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rag.embeddings.base import Embedder
 from rag.llm import chat_model
 from rag.passages import Passage
 from rag.settings import Settings
 from rag.support import SUPPORT_MIN, best_support
+from rag.text import Idf, flat_idf
 
 
 class OfflineJudge:
@@ -24,11 +25,11 @@ class OfflineJudge:
     def __init__(
         self,
         embedder: Embedder,
-        idf: Callable[[str], float] | None = None,
+        idf: Idf | None = None,
         threshold: float = SUPPORT_MIN,
     ) -> None:
         self.embedder = embedder
-        self.idf = idf or (lambda term: 1.0)
+        self.idf = idf or flat_idf
         self.threshold = threshold
 
     def score(self, claim: str, passages: Sequence[str]) -> float:

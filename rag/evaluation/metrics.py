@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rag.claims import split_claims
+from rag.text import split_claims
 
 Judge = Callable[[str, Sequence[str]], bool]
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.claims import split_claims
 from rag.evaluation.metrics import Judge, citation_score
+from rag.text import split_claims
 
 
 def judge_rated(feedback: dict[str, Any], judge: Judge) -> dict[str, Any]:
