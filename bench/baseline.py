@@ -63,9 +63,8 @@ def main() -> None:
             started = time.perf_counter()
             answer = pipeline.ask(question)
             times["ours"].append((time.perf_counter() - started) * 1000)
-            found = pipeline.store.collection.get(ids=list(answer.retrieved), include=["documents"])
-            texts = dict(zip(found["ids"], found["documents"] or [], strict=True))
-            ranks["ours"].append(first_hit([texts[i] for i in answer.retrieved], evidence))
+            found = pipeline.store.get(answer.retrieved)
+            ranks["ours"].append(first_hit([found[i][0] for i in answer.retrieved], evidence))
     figures: dict[str, dict[str, float]] = {}
     for name in ("baseline", "ours"):
         figures[name] = {

@@ -81,7 +81,7 @@ def main() -> None:
         started = time.perf_counter()
         again = Indexer(store).ingest([corpus])
         reingest_s = time.perf_counter() - started
-        stored = store.collection.count()
+        stored = store.count()
     assert first.total("added") == len(texts) == stored and again.total("added") == 0
 
     figures = {

@@ -93,29 +93,29 @@ def grow(store: Store, target: int, pool: tuple[list[str], np.ndarray], rng: ran
     """Add synthetic passages until the collection holds ``target``."""
     texts, vectors = pool
     noise = np.random.default_rng(rng.randint(0, 2**31))
-    have = store.collection.count()
-    batch = store.client.get_max_batch_size()
+    have = store.count()
+    batch = store.batch_size
     while have < target:
         n = min(batch, target - have)
         picks = [rng.randrange(len(texts)) for _ in range(n)]
         chosen = vectors[picks] + noise.normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
         chosen /= np.linalg.norm(chosen, axis=1, keepdims=True)
         documents = [texts[p] + f" Entry {have + i}." for i, p in enumerate(picks)]
-        store.collection.add(
-            ids=[f"synthetic-{have + i}" for i in range(n)],
-            documents=documents,
-            embeddings=chosen,
-            metadatas=[
+        records = [
+            (
+                f"synthetic-{have + i}",
+                documents[i],
                 {
                     "source": f"synthetic/{(have + i) // 100}.txt",
                     "title": "Synthetic record",
                     "chunk_index": (have + i) % 100,
                     "start": 0,
                     "end": len(documents[i]),
-                }
-                for i in range(n)
-            ],
-        )
+                },
+            )
+            for i in range(n)
+        ]
+        store.upsert(records, chosen)
         have += n
     store.bump_revision()
 
@@ -144,7 +144,7 @@ def measure(settings: Settings, questions: list[str]) -> dict[str, Any]:
             t0 = time.perf_counter()
             vector = plain.embed([question])
             t1 = time.perf_counter()
-            dense = pipeline.store.collection.query(query_embeddings=vector, n_results=n)["ids"]
+            dense = pipeline.store.nearest(vector, n)
             t2 = time.perf_counter()
             keyword = [id_ for id_, _ in index.search(question, n)]
             t3 = time.perf_counter()
@@ -262,7 +262,7 @@ def main() -> None:
             started = time.perf_counter()
             grow(store, size, pool, rng)
             grow_s = time.perf_counter() - started
-            figures = {"passages": store.collection.count(), "write_s": round(grow_s, 1)}
+            figures = {"passages": store.count(), "write_s": round(grow_s, 1)}
             figures |= measure(settings, questions)
             results.append(figures)
             print(json.dumps(figures))

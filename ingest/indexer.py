@@ -15,7 +15,7 @@ from typing import Any
 from ingest.chunking import Chunk, Chunker
 from ingest.ids import chunk_ids
 from ingest.loaders import LOADERS, LoadError, load
-from rag.store import Store
+from rag.store import Record, Store
 
 EMBED_BATCH = 256
 
@@ -96,9 +96,6 @@ def _metadata(chunk: Chunk, index: int, document: Any, shown: str) -> dict[str, 
         "context": chunk.context,
     }
     return {k: v for k, v in values.items() if v is not None}
-
-
-Record = tuple[str, str, dict[str, Any]]  # id, text, metadata
 
 
 @dataclass
@@ -185,35 +182,22 @@ class Indexer:
 
     def _write(self, plans: Sequence[_Plan]) -> None:
         """New passages first, then moved ones, then deletions: a kill loses nothing."""
-        collection = self.store.collection
-        batch = min(EMBED_BATCH, self.store.client.get_max_batch_size())
+        store = self.store
+        batch = min(EMBED_BATCH, store.batch_size)
         new = [r for p in plans for r in p.new]
         for lo in range(0, len(new), batch):
             part = new[lo : lo + batch]
-            collection.upsert(
-                ids=[r[0] for r in part],
-                documents=[r[1] for r in part],
-                metadatas=[r[2] for r in part],
-                embeddings=self.store.embedder.embed([r[1] for r in part]),
-            )
+            store.upsert(part, store.embedder.embed([r[1] for r in part]))
         moved = [r for p in plans for r in p.moved]
         for lo in range(0, len(moved), batch):
             # Same text elsewhere in the file: new offsets, same vector (Chroma's update
             # merges metadata keys, so upsert the whole record to drop stale ones).
             part = moved[lo : lo + batch]
-            kept = collection.get(ids=[r[0] for r in part], include=["embeddings"])
-            stored_vectors = kept["embeddings"]
-            assert stored_vectors is not None  # asked for with include=["embeddings"]
-            vectors_by_id = dict(zip(kept["ids"], list(stored_vectors), strict=True))
-            collection.upsert(
-                ids=[r[0] for r in part],
-                documents=[r[1] for r in part],
-                metadatas=[r[2] for r in part],
-                embeddings=[vectors_by_id[r[0]] for r in part],
-            )
+            kept = store.vectors([r[0] for r in part])
+            store.upsert(part, [kept[r[0]] for r in part])
         stale = [id_ for p in plans for id_ in p.stale]
         for lo in range(0, len(stale), batch):
-            collection.delete(ids=stale[lo : lo + batch])
+            store.delete(stale[lo : lo + batch])
 
     def prune(self) -> list[FileResult]:
         """Remove the passages of documents whose files no longer exist."""
@@ -223,6 +207,6 @@ class Indexer:
         results = []
         for source, ids in sorted(by_source.items()):
             if source and not Path(source).exists():
-                self.store.collection.delete(ids=ids)
+                self.store.delete(ids)
                 results.append(FileResult(source, removed=len(ids)))
         return results

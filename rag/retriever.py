@@ -86,23 +86,12 @@ class HybridRetriever(BaseRetriever):
         keyword_index = self._keyword_index()
         n = max(self.candidates, 5 * k)
         vectors = self.store.embedder.embed(queries)
-        dense = self.store.collection.query(
-            query_embeddings=vectors, n_results=n, include=["distances"]
-        )
-        dense_rankings = dense["ids"]
+        dense_rankings = self.store.nearest(vectors, n)
         keyword_rankings = [[id_ for id_, _ in keyword_index.search(q, n)] for q in queries]
         fused = reciprocal_rank_fusion([*dense_rankings, *keyword_rankings])[:k]
         dense_rank = {id_: r for r, id_ in enumerate(dense_rankings[0], 1)}
         keyword_rank = {id_: r for r, id_ in enumerate(keyword_rankings[0], 1)}
-        found = self.store.collection.get(
-            ids=[id_ for id_, _ in fused], include=["documents", "metadatas"]
-        )
-        records = {
-            id_: (text or "", dict(meta or {}))
-            for id_, text, meta in zip(
-                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
-            )
-        }
+        records = self.store.get([id_ for id_, _ in fused])
         documents = []
         for id_, score in fused:
             if id_ not in records:

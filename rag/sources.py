@@ -19,12 +19,11 @@ def passage_in_context(store: Store, chunk_id: str, margin: int = MARGIN) -> dic
     """
     if not CHUNK_ID.match(chunk_id):
         return None
-    found = store.collection.get(ids=[chunk_id], include=["documents", "metadatas"])
-    if not found["ids"]:
+    found = store.get([chunk_id])
+    if chunk_id not in found:
         return None
-    meta = dict((found["metadatas"] or [{}])[0] or {})
-    text = (found["documents"] or [""])[0] or ""
-    start, end = int(meta.get("start", 0)), int(meta.get("end", len(text)))  # type: ignore[arg-type]
+    text, meta = found[chunk_id]
+    start, end = int(meta.get("start", 0)), int(meta.get("end", len(text)))
     where: Any = {
         "$and": [
             {"source": meta.get("source", "")},

@@ -1,5 +1,8 @@
 """The Chroma store: embedded by default, a server when configured, one code path for both.
 
+The only module that touches a Chroma client or collection (``tests/test_layout.py`` holds
+it): everything else reads and writes passages through ``Store``'s methods.
+
 Chroma's embedded mode is not process-safe, so an embedded store is guarded by a file lock:
 readers share it, a writer holds it alone, and a conflict is reported with the fix (run a
 Chroma server) instead of corrupting the index.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import chromadb
@@ -21,9 +24,11 @@ from chromadb.errors import NotFoundError
 
 from rag.embeddings import Embedder, embedder_for
 from rag.embeddings.adapters import ChromaEmbeddingFunction
+from rag.embeddings.base import Vectors
 from rag.errors import StoreError
 from rag.settings import Settings
 
+Record = tuple[str, str, dict[str, Any]]  # id, text, metadata
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
@@ -79,8 +84,8 @@ class Store:
         lock: IO[str] | None = None,
     ) -> None:
         self.settings = settings
-        self.client = client
-        self.collection = collection
+        self._client = client
+        self._collection = collection
         self.embedder = embedder
         self._lock = lock
 
@@ -112,22 +117,70 @@ class Store:
 
     def revision(self) -> str:
         """Changes whenever an ingest changes the collection (read fresh, not cached)."""
-        metadata = self.client.get_collection(self.settings.collection).metadata or {}
+        metadata = self._client.get_collection(self.settings.collection).metadata or {}
         return str(metadata.get(REVISION_KEY, ""))
 
     def bump_revision(self) -> None:
         """Tell every reader (and its keyword index) that the contents changed."""
-        metadata = dict(self.client.get_collection(self.settings.collection).metadata or {})
+        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
         metadata[REVISION_KEY] = uuid.uuid4().hex
-        self.collection.modify(metadata=metadata)
+        self._collection.modify(metadata=metadata)
 
-    def records(
-        self, where: dict[str, Any] | None = None
-    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def count(self) -> int:
+        """How many passages the store holds."""
+        return self._collection.count()
+
+    def heartbeat(self) -> None:
+        """Raise unless the store (a Chroma server, when one is used) answers."""
+        self._client.heartbeat()
+
+    @property
+    def batch_size(self) -> int:
+        """The most passages one write may carry."""
+        return int(self._client.get_max_batch_size())
+
+    def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata by id, for the ids the store has (missing ones are left out)."""
+        if not ids:
+            return {}
+        found = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        documents = found["documents"] or []
+        metadatas = found["metadatas"] or []
+        return {
+            id_: (documents[i] or "", dict(metadatas[i] or {}))
+            for i, id_ in enumerate(found["ids"])
+        }
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The stored embedding of each id, so moved text is not embedded again."""
+        found = self._collection.get(ids=list(ids), include=["embeddings"])
+        vectors = found["embeddings"]
+        assert vectors is not None  # asked for with include=["embeddings"]
+        return dict(zip(found["ids"], list(vectors), strict=True))
+
+    def nearest(self, vectors: Vectors, n: int) -> list[list[str]]:
+        """For each query vector, the ids of the ``n`` nearest passages, nearest first."""
+        found = self._collection.query(query_embeddings=vectors, n_results=n, include=[])
+        return [list(ids) for ids in found["ids"]]
+
+    def upsert(self, records: Sequence[Record], vectors: Vectors | Sequence[Any]) -> None:
+        """Write passages with their vectors (whole records: stale metadata keys go)."""
+        self._collection.upsert(
+            ids=[r[0] for r in records],
+            documents=[r[1] for r in records],
+            metadatas=[r[2] for r in records],
+            embeddings=list(vectors),
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove passages by id."""
+        self._collection.delete(ids=list(ids))
+
+    def records(self, where: dict[str, Any] | None = None) -> Iterator[Record]:
         """Every (id, text, metadata), a page at a time."""
         offset = 0
         while True:
-            page = self.collection.get(
+            page = self._collection.get(
                 where=where, limit=PAGE, offset=offset, include=["documents", "metadatas"]
             )
             ids = page["ids"]
@@ -146,7 +199,7 @@ class Store:
         from rag.embeddings.adapters import LangChainEmbeddings
 
         return Chroma(
-            client=self.client,
+            client=self._client,
             collection_name=self.settings.collection,
             embedding_function=LangChainEmbeddings(self.embedder),
         )

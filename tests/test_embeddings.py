@@ -63,7 +63,7 @@ def test_collection_reopens_by_name_in_a_fresh_process(settings: Settings, tmp_p
     with Store.open(settings, write=True) as store:
         Indexer(store).ingest([DEFAULT_CORPUS])
         vector = store.embedder.embed([question])
-        expected = store.collection.query(query_embeddings=vector, n_results=3)["ids"][0]
+        expected = store.nearest(vector, 3)[0]
     script = f"""
 import json, chromadb, rag.embeddings.adapters
 from chromadb.config import Settings
@@ -79,7 +79,7 @@ print(json.dumps(hit["ids"][0]))
 def test_opening_with_another_embedding_model_is_a_clear_error(settings: Settings) -> None:
     with Store.open(settings, write=True) as store:
         Indexer(store).ingest([DEFAULT_CORPUS])
-        count = store.collection.count()
+        count = store.count()
     other = settings.model_copy(
         update={"embedding_provider": "openai", "embedding_model": "text-embedding-3-small"}
     )
@@ -89,7 +89,7 @@ def test_opening_with_another_embedding_model_is_a_clear_error(settings: Setting
     ):
         Store.open(other)
     with Store.open(settings) as store:
-        assert store.collection.count() == count
+        assert store.count() == count
 
 
 def test_unknown_provider_or_model_names_the_setting() -> None:

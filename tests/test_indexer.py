@@ -40,7 +40,7 @@ def test_reingesting_unchanged_files_embeds_and_changes_nothing(settings: Settin
         counter = CountingEmbedder(store.embedder)
         store.embedder = counter
         first = Indexer(store).ingest([DEFAULT_CORPUS])
-        assert first.total("added") == store.collection.count() > 20
+        assert first.total("added") == store.count() > 20
         embedded, before, revision = counter.texts, snapshot(store), store.revision()
         second = Indexer(store).ingest([DEFAULT_CORPUS])
         assert counter.texts == embedded

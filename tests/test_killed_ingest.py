@@ -80,8 +80,8 @@ def expected(folder: Path, settings: Settings) -> dict[str, str]:
 
 def stored(settings: Settings) -> tuple[list[str], dict[str, str]]:
     with Store.open(settings) as store:
-        got = store.collection.get(include=["documents"])
-    return got["ids"], dict(zip(got["ids"], got["documents"] or [], strict=True))
+        got = {id_: text for id_, text, _ in store.records()}
+    return list(got), got
 
 
 def test_an_ingest_killed_at_random_points_converges(tmp_path: Path) -> None:

@@ -30,3 +30,32 @@ def test_dependencies_run_one_way(package: str) -> None:
         str(f.relative_to(ROOT)): sorted(imported_packages(f) & FORBIDDEN[package]) for f in files
     }
     assert {f: names for f, names in wrong.items() if names} == {}
+
+
+CHROMA_CALLS = {"get_collection", "create_collection", "PersistentClient", "HttpClient", "query"}
+
+
+def chroma_uses(path: Path) -> list[str]:
+    """Places that reach into a Chroma client or collection rather than through ``Store``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = ast.unparse(node.value)
+        if (
+            node.attr in ("collection", "_collection", "_client")
+            and not owner.endswith(("settings", "self"))
+        ) or (node.attr in CHROMA_CALLS and owner.split(".")[-1] in ("chromadb", "client")):
+            found.append(f"{path.name}:{node.lineno} {owner}.{node.attr}")
+    return found
+
+
+def test_only_the_store_touches_chroma() -> None:
+    files = [
+        f
+        for package in ("rag", "ingest", "ui")
+        for f in sorted((ROOT / package).rglob("*.py"))
+        if f != ROOT / "rag" / "store.py"
+    ]
+    assert [use for f in files for use in chroma_uses(f)] == []
+    assert chroma_uses(ROOT / "rag" / "store.py")  # the check sees real uses where they are

@@ -27,7 +27,7 @@ def test_ingest_and_retrieve_with_openai_protocol_embeddings(
         vectors = store.embedder.embed(["Граница", "border"])
         assert vectors.shape == (2, 384)
         report = Indexer(store).ingest([DEFAULT_CORPUS])
-        assert report.total("added") == store.collection.count() > 20
+        assert report.total("added") == store.count() > 20
         documents = HybridRetriever(store=store, k=3).invoke("How long is the Uzbek-Afghan border?")
     assert any("Uzbek-Afghan border of 137 km" in d.page_content for d in documents)
 

@@ -107,7 +107,7 @@ def build_router(service: Service) -> APIRouter:
     @router.get("/health", summary="Whether the store answers")
     def health() -> Any:
         try:
-            passages = service.store.collection.count()
+            passages = service.store.count()
         except Exception as exc:  # any store failure means not ready
             return error(503, service.outage(exc) or f"the store failed ({type(exc).__name__})")
         return {

@@ -77,7 +77,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool) -> None:
             elif result.removed and not result.added and not result.unchanged:
                 click.echo(f"{result.path}: pruned, {result.removed} passages removed")
         ok = len(report.files) - len(report.failed)
-        count = store.collection.count()
+        count = store.count()
         if any(f.changed for f in report.files):
             click.echo(
                 f"Ingested {ok} file(s): {report.total('added')} passages added, "
@@ -129,7 +129,7 @@ def list_(ctx: click.Context, chunks: bool) -> None:
                         f"  [{m.get('start')}:{m.get('end')}] {id_}  {preview[:90]}"
                         f"{'...' if len(preview) > 90 else ''}"
                     )
-        click.echo(f"{store.collection.count()} passages in {len(documents)} document(s).")
+        click.echo(f"{store.count()} passages in {len(documents)} document(s).")
 
 
 @cli.command()

@@ -57,7 +57,7 @@ class Service:
     def open(cls, settings: Settings) -> Service:
         """Open the store for writing, ingest the bundled article if it is empty."""
         store = Store.open(settings, write=True)
-        if store.collection.count() == 0:
+        if store.count() == 0:
             Indexer(store).ingest([DEFAULT_CORPUS])
         pipeline = Pipeline.open(settings, store)
         # First questions then answer as fast as later ones (sentence vectors are cached).

@@ -31,11 +31,8 @@ from rag.evaluation.ratings import judge_rated, rating_scores
 
 
 def _texts(pipeline: Pipeline, ids: list[str]) -> list[str]:
-    if not ids:
-        return []
-    found = pipeline.store.collection.get(ids=ids, include=["documents"])
-    by_id = dict(zip(found["ids"], found["documents"] or [], strict=True))
-    return [by_id.get(i) or "" for i in ids]
+    found = pipeline.store.get(ids)
+    return [found[i][0] if i in found else "" for i in ids]
 
 
 def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
