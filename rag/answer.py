@@ -76,6 +76,22 @@ class Answer:
         data["citations"] = list(data["citations"])
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer an earlier ``to_dict`` (or the API) gave, as the object again."""
+        citations = tuple(
+            Citation(**{**c, "support": Support(**c["support"]) if c.get("support") else None})
+            for c in data.get("citations", ())
+        )
+        return cls(
+            **{
+                **data,
+                "citations": citations,
+                "timings": Timings(**data.get("timings", {})),
+                "retrieved": tuple(data.get("retrieved", ())),
+            }
+        )
+
     def with_timings(self, **values: float) -> Answer:
         """A copy with some timings set."""
         return replace(self, timings=replace(self.timings, **values))

@@ -150,6 +150,28 @@ def test_openapi_schema_is_published(app_server: str) -> None:
         "/api/upload",
     } <= set(schema["paths"])
     assert httpx.get(f"{app_server}/docs").status_code == 200
+    paths, models = schema["paths"], schema["components"]["schemas"]
+
+    def body(path: str) -> str:
+        content = paths[path]["post"]["requestBody"]["content"]["application/json"]
+        return str(content["schema"]["$ref"]).rsplit("/", 1)[1]
+
+    def answered(path: str, method: str) -> dict[str, object]:
+        content = paths[path][method]["responses"]["200"]["content"]
+        return dict(content)
+
+    assert body("/api/ask") == body("/api/ask/stream") == "AskRequest"
+    assert body("/api/feedback") == "FeedbackRequest"
+    assert {"question", "history"} <= set(models["AskRequest"]["properties"])
+    assert "text/event-stream" in answered("/api/ask/stream", "post")
+    for path, method, model in (
+        ("/api/ask", "post", "Answer"),
+        ("/api/feedback", "post", "Rated"),
+        ("/api/sources/{chunk_id}", "get", "PassageInContext"),
+    ):
+        assert model in str(answered(path, method)["application/json"]), path
+    assert {"answer", "citations", "answer_id"} <= set(models["Answer"]["properties"])
+    assert models["Refusal"]["required"] == ["error"]
 
 
 def test_cors_allows_only_the_configured_origins(app_server: str, tmp_path: Path) -> None:

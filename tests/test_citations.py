@@ -1,5 +1,6 @@
 """The citation invariant, and the repair of a model's citations, on arbitrary text."""
 
+import json
 import re
 
 import pytest
@@ -179,3 +180,14 @@ def test_numbers_and_names_decide_between_look_alike_passages() -> None:
     ]:
         scores = [judge(claim, p)[1] for p in PASSAGES]
         assert scores[right] >= 0.45 > max(s for i, s in enumerate(scores) if i != right)
+
+
+def test_an_answer_survives_its_json_form() -> None:
+    answer = Answer(
+        "The border is 137 km long. [1]",
+        (PASSAGES[0].citation(1, (0, 39)),),
+        answerer="extractive",
+        retrieved=("chunk-1", "chunk-2"),
+    ).with_timings(total_ms=12.5)
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert Answer.from_dict(data) == answer

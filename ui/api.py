@@ -15,9 +15,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rag.answer import Answer
 from rag.errors import FeedbackError, QuestionError
 from ui.service import Service
 
@@ -29,15 +31,110 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
-    """The body as a JSON object (the gate has already bounded its size and nesting)."""
-    try:
-        data = json.loads(await request.body() or b"null")
-    except ValueError:  # not JSON, not UTF-8, or a number too long to convert
-        return error(400, "the request body is not valid JSON")
-    if not isinstance(data, dict):
-        return error(400, 'the request body must be a JSON object like {"question": "..."}')
-    return data
+class AskRequest(BaseModel):
+    """A question and, for a follow-up, the conversation so far."""
+
+    question: str = Field(
+        description="The question, at most RAG_MAX_QUESTION_CHARS (2000) characters.",
+        examples=["How long is the Uzbek-Afghan border?"],
+    )
+    history: list[tuple[str, str]] | None = Field(
+        None, description="Earlier turns, oldest first, as [question, answer] pairs (at most 50)."
+    )
+
+
+class FeedbackRequest(BaseModel):
+    """A user's rating of an answer this server gave, or of one of its citations."""
+
+    answer_id: str = Field(description="The rated answer's answer_id.")
+    rating: str = Field(
+        description="An answer: helpful or not_helpful; a citation: supports or unsupported; "
+        "cleared takes a rating back.",
+        examples=["supports"],
+    )
+    citation: StrictInt | None = Field(
+        None, description="The rated citation's number n; leave out to rate the answer."
+    )
+    comment: str | None = Field(None, description="Why, in at most 2000 characters.")
+
+
+class Rated(BaseModel):
+    """A stored rating."""
+
+    ok: bool
+    rating_id: int
+
+
+class Health(BaseModel):
+    """The store answers; what it holds and how questions are answered."""
+
+    status: str
+    passages: int
+    answerer: str
+    feedback: bool = Field(description="Whether this server keeps ratings.")
+
+
+class PassageInContext(BaseModel):
+    """A passage with up to 600 characters of its document on each side."""
+
+    chunk_id: str
+    source: str | None = Field(description="The document's path as ingested.")
+    filename: str | None
+    title: str | None
+    date: str | None
+    page: int | None
+    start: int = Field(description="Where the passage starts in its cleaned document.")
+    end: int
+    text: str
+    before: str
+    after: str
+    starts_document: bool
+
+
+class Added(BaseModel):
+    """What an upload added to the store."""
+
+    file: str
+    added: int
+    unchanged: int
+
+
+class Refusal(BaseModel):
+    """Every refusal: one line saying what was wrong."""
+
+    error: str
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Refusal} for code in (400, 403, 413, 422, 429, 503)
+}
+# A field that is missing or of the wrong type, said as the library says it.
+FIELD_ERRORS = {
+    "question": "the question must be text",
+    "history": "the history must be a list of [user, assistant] pairs of text",
+    "answer_id": "answer_id must be the id of an answer (text)",
+    "rating": "rating must be one of helpful, not_helpful, supports, unsupported, cleared",
+    "citation": "citation must be the number of one of the answer's citations",
+    "comment": "comment must be text",
+}
+NOT_AN_OBJECT = 'the request body must be a JSON object like {"question": "..."}'
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
+    """FastAPI's parse of a body, as the status and one line this API has always given."""
+    first = exc.errors()[0] if exc.errors() else {}
+    kind, loc = first.get("type", ""), tuple(first.get("loc", ()))
+    if kind == "json_invalid":
+        return 400, "the request body is not valid JSON"
+    if loc[:1] == ("body",) and len(loc) == 1:
+        return 400, NOT_AN_OBJECT
+    field = str(loc[1]) if len(loc) > 1 and loc[0] == "body" else ""
+    if field == "question" and kind == "missing":
+        return 422, "the question is empty"
+    if field in FIELD_ERRORS:
+        return 422, FIELD_ERRORS[field]
+    where = ".".join(str(p) for p in loc if p != "body")
+    return 422, f"{where or 'request'}: {first.get('msg', 'invalid')}"
 
 
 def build_router(service: Service) -> APIRouter:
@@ -52,28 +149,35 @@ def build_router(service: Service) -> APIRouter:
         log.warning("%s", outage)
         return error(503, outage, {"Retry-After": "5"})
 
-    @router.post("/ask", summary="Answer a question; returns the answer object")
-    async def ask(request: Request) -> Any:
-        data = await _json_body(request)
-        if isinstance(data, JSONResponse):
-            return data
+    @router.post(
+        "/ask",
+        summary="Answer a question; returns the answer object",
+        responses={200: {"model": Answer}, **REFUSALS},
+    )
+    async def ask(body: AskRequest) -> Any:
         try:
-            answer = await run_in_threadpool(
-                service.ask, data.get("question", ""), data.get("history")
-            )
+            answer = await run_in_threadpool(service.ask, body.question, body.history)
         except QuestionError as exc:
             return error(422, str(exc))
         except Exception as exc:
             return unavailable(exc)
         return answer.to_dict()
 
-    @router.post("/ask/stream", summary="Answer a question as server-sent events")
-    async def ask_stream(request: Request) -> Any:
-        data = await _json_body(request)
-        if isinstance(data, JSONResponse):
-            return data
+    @router.post(
+        "/ask/stream",
+        summary="Answer a question as server-sent events",
+        description="Events: `token` ({text}) as the answer is written, possibly `restart` "
+        "(discard the text so far), then one `answer` with the answer object; `error` "
+        "({error}) if it cannot be finished.",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            **REFUSALS,
+        },
+    )
+    async def ask_stream(body: AskRequest) -> Any:
         try:
-            chunks = service.stream(data.get("question", ""), data.get("history"))
+            chunks = service.stream(body.question, body.history)
             # Retrieval runs before the first chunk: a store outage is still a 503, not an event.
             first = await run_in_threadpool(next, chunks, None)
         except QuestionError as exc:
@@ -86,25 +190,23 @@ def build_router(service: Service) -> APIRouter:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @router.post("/feedback", summary="Rate an answer, or say a citation does not support it")
-    async def feedback(request: Request) -> Any:
-        data = await _json_body(request)
-        if isinstance(data, JSONResponse):
-            return data
+    @router.post(
+        "/feedback",
+        summary="Rate an answer, or say a citation does not support it",
+        response_model=Rated,
+        responses=REFUSALS,
+    )
+    async def feedback(body: FeedbackRequest) -> Any:
         try:
             rating_id = await run_in_threadpool(
-                service.rate,
-                data.get("answer_id"),
-                data.get("rating"),
-                data.get("citation"),
-                data.get("comment"),
+                service.rate, body.answer_id, body.rating, body.citation, body.comment
             )
         except FeedbackError as exc:
             status = 403 if service.feedback is None else 422
             return error(status, str(exc))
         return {"ok": True, "rating_id": rating_id}
 
-    @router.get("/health", summary="Whether the store answers")
+    @router.get("/health", summary="Whether the store answers", response_model=Health)
     def health() -> Any:
         try:
             passages = service.store.count()
@@ -117,7 +219,12 @@ def build_router(service: Service) -> APIRouter:
             "feedback": service.feedback is not None,
         }
 
-    @router.get("/sources/{chunk_id:path}", summary="A passage with its context, for highlighting")
+    @router.get(
+        "/sources/{chunk_id:path}",
+        summary="A passage with its context, for highlighting",
+        response_model=PassageInContext,
+        responses={404: {"model": Refusal}},
+    )
     def source(chunk_id: str) -> Any:
         from rag.sources import passage_in_context
 
@@ -126,7 +233,12 @@ def build_router(service: Service) -> APIRouter:
             return error(404, f"no passage with id {chunk_id!r}")
         return found
 
-    @router.post("/upload", summary="Add a document (.txt .md .html .pdf)")
+    @router.post(
+        "/upload",
+        summary="Add a document (.txt .md .html .pdf)",
+        response_model=Added,
+        responses=REFUSALS,
+    )
     async def upload(file: UploadFile) -> Any:
         limit = service.settings.max_upload_mb * 1024 * 1024
         data = await file.read(limit + 1)
@@ -190,6 +302,4 @@ def install_error_handlers(app: FastAPI, service: Service) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return error(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")
+        return error(*_validation_message(exc))
