@@ -9,13 +9,10 @@ others are still answered, in input order.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from rag.answer import Answer
-from rag.errors import QuestionError
 
 
 @dataclass(frozen=True)
@@ -55,17 +52,3 @@ def read(path: Path) -> Iterator[Item]:
         for number, raw in enumerate(handle, 1):
             if raw.strip():
                 yield _parse(number, raw)
-
-
-def answer_all(items: list[Item], ask: Callable[[Any, Any], Answer]) -> Iterator[dict[str, Any]]:
-    """One output record per item, in order; an item that fails carries its error."""
-    for item in items:
-        if item.error:
-            yield {**item.fields, "line": item.line, "error": item.error}
-            continue
-        try:
-            answer = ask(item.question, item.history)
-        except QuestionError as exc:  # refused: empty, too long, malformed history
-            yield {**item.fields, "line": item.line, "error": str(exc)}
-            continue
-        yield {**item.fields, **answer.to_dict()}

@@ -133,7 +133,7 @@ def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) 
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM_FLAGS, ask_in_widget
+    from tests.helpers import CHROMIUM_FLAGS, ask_in_widget
 
     url, _ = private_server
     origin, page_store = host_page
@@ -218,7 +218,7 @@ def test_the_chat_page_adds_documents_only_for_the_admin(private_server, tmp_pat
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM_FLAGS
+    from tests.helpers import CHROMIUM_FLAGS
 
     url, _ = private_server
     note = tmp_path / "ledger.txt"

@@ -131,7 +131,7 @@ def test_the_chain_is_a_runnable_with_invoke_stream_and_batch(pipeline: Pipeline
 
 def test_after_warming_a_question_embeds_only_itself(article_data_dir: Path) -> None:
     from rag.embeddings.cache import CachingEmbedder
-    from tests.test_indexer import CountingEmbedder
+    from tests.helpers import CountingEmbedder
 
     with Pipeline.open(Settings(data_dir=article_data_dir)) as fresh:
         embedder = fresh.store.embedder

@@ -10,16 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import CHROMIUM_FLAGS, ask_in_chat, ask_in_widget
+
 pytestmark = pytest.mark.server
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = (
     "Security bulletin\n\nThe Quokka valley dam is 512 meters wide. "
     '<script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> '
@@ -41,26 +36,6 @@ def page_factory() -> Iterator[object]:
             yield lambda: browser.new_page(viewport={"width": 1200, "height": 900})
         finally:
             browser.close()
-
-
-def ask_in_chat(page, url: str, question: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(url + "/")
-    box = page.locator("#rag-question textarea").first
-    box.wait_for(timeout=30_000)
-    before = page.locator(".rag-answer").count()
-    box.fill(question)
-    box.press("Enter")
-    # Locators, not wait_for_function: the page's CSP (no 'unsafe-eval') stops the latter.
-    page.locator(".rag-answer").nth(before).wait_for(timeout=30_000)
-
-
-def ask_in_widget(page, question: str):  # type: ignore[no-untyped-def]
-    """Open the widget on the page, send a question, and return the widget's locator."""
-    widget = page.locator("[data-rag-cite]")
-    widget.locator("button.bubble").click()
-    widget.locator("input").fill(question)
-    widget.locator("input").press("Enter")
-    return widget
 
 
 def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]

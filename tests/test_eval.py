@@ -2,22 +2,13 @@
 
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.helpers import rag
 
-RAG = str(Path(sys.executable).parent / "rag")
 DATASET = ROOT / "eval" / "sternik.jsonl"
-
-
-def rag(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RAG, *args], capture_output=True, text=True, timeout=300, env=os.environ.copy()
-    )
 
 
 def test_the_shipped_dataset_is_complete() -> None:

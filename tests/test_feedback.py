@@ -262,7 +262,7 @@ def test_rating_over_the_api(app_server: str, app_folder: Path) -> None:
 def test_eval_from_feedback_shows_users_beside_the_judge(tmp_path: Path) -> None:
     from rag.api import Pipeline
     from rag.settings import Settings
-    from tests.test_eval import rag
+    from tests.helpers import rag
 
     assert rag("ingest").returncode == 0
     empty = rag("eval", "--from-feedback")

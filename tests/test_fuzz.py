@@ -88,7 +88,7 @@ def test_random_bytes_load_or_are_refused(tmp_path: Path, data: bytes, suffix: s
 @FUZZ
 @given(cut=st.floats(0.0, 1.0))
 def test_a_pdf_cut_anywhere_loads_or_is_refused(tmp_path: Path, cut: float) -> None:
-    from tests.test_loaders import make_pdf
+    from tests.helpers import make_pdf
 
     whole = tmp_path / "whole.pdf"
     if not whole.exists():

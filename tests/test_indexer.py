@@ -1,28 +1,11 @@
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from ingest.indexer import Indexer
-from rag.embeddings.base import Vectors
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
-
-
-class CountingEmbedder:
-    """The real embedder, counting how many texts it is asked to embed."""
-
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-        self.texts = 0
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id  # type: ignore[attr-defined, no-any-return]
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.texts += len(texts)
-        return self.inner.embed(texts)  # type: ignore[attr-defined, no-any-return]
+from tests.helpers import CountingEmbedder
 
 
 def snapshot(store: Store) -> dict[str, tuple[str, dict[str, object]]]:

@@ -59,3 +59,14 @@ def test_only_the_store_touches_chroma() -> None:
     ]
     assert [use for f in files for use in chroma_uses(f)] == []
     assert chroma_uses(ROOT / "rag" / "store.py")  # the check sees real uses where they are
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared pieces live in tests/conftest.py (fixtures) and tests/helpers.py."""
+    wrong = [
+        f"{path.name}: {node.module}"
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_")
+    ]
+    assert wrong == []

@@ -5,6 +5,7 @@ import pytest
 
 from ingest import loaders
 from ingest.loaders import MAX_HTML_ELEMENTS, MAX_HTML_ROW_CELLS, LoadError, load
+from tests.helpers import make_pdf
 
 PAGE = """<!doctype html><html><head><title>Border report</title>
 <meta property="article:published_time" content="2016-01-06">
@@ -96,18 +97,6 @@ def test_html_table_row_with_too_many_cells_is_refused(tmp_path: Path) -> None:
     path.write_text(f"<html><body><p>Text.</p><table>{row}<td>w</td></table></body></html>")
     with pytest.raises(LoadError, match=f"a table row in the HTML has over {MAX_HTML_ROW_CELLS:,}"):
         load(path)
-
-
-def make_pdf(path: Path, pages: list[str], title: str = "Border PDF") -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_title(title)
-    pdf.set_font("helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    pdf.output(str(path))
 
 
 def test_pdf_text_layer_with_page_offsets(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import RecordingSite, start_app, stop_process
+from tests.helpers import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.server
 
@@ -24,13 +25,6 @@ API_KEY = "security-test-key-81c2"
 ADMIN = "security-test-admin-3e9f"
 SECRET = "The Vendomar vault code is 7731-QUILL and the vault holds 44 gold bars."
 SECRET_QUESTION = "What is the Vendomar vault code?"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,79 @@
+"""Helpers several test modules share (no test module imports another)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.embeddings.base import Vectors
+
+RAG = str(Path(sys.executable).parent / "rag")
+# Debian's Chromium, headless, with nothing reaching out to the network on its own.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def rag(*args: str) -> subprocess.CompletedProcess[str]:
+    """The ``rag`` command as a user runs it, in this test's environment."""
+    return subprocess.run(
+        [RAG, *args], capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many texts it is asked to embed."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.texts = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id  # type: ignore[attr-defined, no-any-return]
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts += len(texts)
+        return self.inner.embed(texts)  # type: ignore[attr-defined, no-any-return]
+
+
+def make_pdf(path: Path, pages: list[str], title: str = "Border PDF") -> None:
+    """A PDF with a text layer, one page per string."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_title(title)
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+
+
+def ask_in_chat(page: Any, url: str, question: str) -> None:
+    """Ask on the chat page and wait for the new answer."""
+    page.goto(url + "/")
+    box = page.locator("#rag-question textarea").first
+    box.wait_for(timeout=30_000)
+    before = page.locator(".rag-answer").count()
+    box.fill(question)
+    box.press("Enter")
+    # Locators, not wait_for_function: the page's CSP (no 'unsafe-eval') stops the latter.
+    page.locator(".rag-answer").nth(before).wait_for(timeout=30_000)
+
+
+def ask_in_widget(page: Any, question: str) -> Any:
+    """Open the widget on the page, send a question, and return the widget's locator."""
+    widget = page.locator("[data-rag-cite]")
+    widget.locator("button.bubble").click()
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    return widget
