@@ -22,8 +22,38 @@ for _name, _value in (
     os.environ.setdefault(_name, _value)
 
 if TYPE_CHECKING:
-    from rag.answer import Answer
-    from rag.chain import AnswerChunk
+    from rag.answer import Answer, AnswerChunk, Citation
+    from rag.errors import RagError
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+__all__ = [
+    "Answer",
+    "AnswerChunk",
+    "Citation",
+    "Pipeline",
+    "RagError",
+    "Settings",
+    "ask",
+    "stream",
+]
+# The public names, loaded on first use (``import rag`` stays light for the CLI).
+_LAZY = {
+    "Answer": "rag.answer",
+    "AnswerChunk": "rag.answer",
+    "Citation": "rag.answer",
+    "Pipeline": "rag.pipeline",
+    "RagError": "rag.errors",
+    "Settings": "rag.settings",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 
 def ask(question: str, history: Sequence[tuple[str, str]] | None = None) -> Answer:

@@ -97,6 +97,23 @@ class Answer:
         return replace(self, timings=replace(self.timings, **values))
 
 
+@dataclass(frozen=True)
+class AnswerChunk:
+    """A piece of a streamed answer; the last one carries the complete ``Answer``.
+
+    ``restart`` tells a consumer to discard the text shown so far.
+    """
+
+    delta: str = ""
+    answer: Answer | None = None
+    restart: bool = False
+
+    def __add__(self, other: AnswerChunk) -> AnswerChunk:
+        if other.restart:
+            return AnswerChunk(other.delta, other.answer or self.answer, restart=True)
+        return AnswerChunk(self.delta + other.delta, other.answer or self.answer, self.restart)
+
+
 _INERT = str.maketrans({"[": "［", "]": "］", "【": "［", "】": "］"})
 
 

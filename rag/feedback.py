@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
+from rag.conversation import Turn, is_encodable
 from rag.errors import FeedbackError
-from rag.inputs import is_encodable
-from rag.query import Turn
 from rag.settings import Settings
 
 ANSWER_RATINGS = ("helpful", "not_helpful")

@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.chain import AnswerChunk
+from rag.answer import AnswerChunk
 from rag.errors import FeedbackError, QuestionError
 from rag.sources import passage_in_context
 from ui.access import Access, presented_key

@@ -13,9 +13,8 @@ from typing import Any
 
 from ingest.indexer import FileResult, Indexer
 from ingest.loaders import LoadError, load
-from rag.answer import Answer
+from rag.answer import Answer, AnswerChunk
 from rag.api import Pipeline
-from rag.chain import AnswerChunk
 from rag.errors import FeedbackError, outage
 from rag.feedback import FeedbackStore
 from rag.settings import DEFAULT_CORPUS, Settings

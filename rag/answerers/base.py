@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from rag.answer import Answer, defuse_markers
+from rag.conversation import Turn
 from rag.passages import Passage
-from rag.query import Turn
 
 DECLINE = "The documents don't say."
 
@@ -34,9 +34,20 @@ Event = str | Answer | Restart
 
 
 class Answerer(Protocol):
-    """Streams an answer: text deltas (perhaps a ``Restart``), then exactly one ``Answer``."""
+    """Streams an answer: text deltas (perhaps a ``Restart``), then exactly one ``Answer``.
+
+    Everything the pipeline calls is declared here, so it never probes an answerer.
+    """
 
     name: str
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A follow-up as a standalone question, or None to search with the offline rewrite."""
+        ...
+
+    def warm(self, passages: Iterable[Passage]) -> int:
+        """Prepare for the store's passages ahead of questions; how many sentences it embedded."""
+        ...
 
     def stream(self, request: AnswerRequest) -> Iterator[Event]:
         """Yield text as it is produced, then the complete answer with its citations."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from rag.answer import Answer, defuse_markers
 from rag.answerers.base import AnswerRequest, Event, declined
+from rag.conversation import Turn
 from rag.embeddings.base import Embedder
 from rag.passages import Passage
 from rag.support import coverage
@@ -88,6 +89,10 @@ class ExtractiveAnswerer:
             if len(sentence) >= MIN_SENTENCE_CHARS:
                 spans.append((start, end))
         return spans
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        """No rewrite offline: the pipeline searches with the recent user turns."""
+        return None
 
     def warm(self, passages: Iterable[Passage], limit: int = WARM_LIMIT) -> int:
         """Embed the quotable sentences of up to ``limit`` passages ahead of any question.

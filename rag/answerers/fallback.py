@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from rag.answer import Answer
 from rag.answerers.base import Answerer, AnswerRequest, Event, Restart
 from rag.answerers.generative import GenerativeAnswerer, describe
-from rag.query import Turn
+from rag.conversation import Turn
+from rag.passages import Passage
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ class FallbackAnswerer:
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """The primary's standalone-question rewrite."""
         return self.primary.condense(question, history)
+
+    def warm(self, passages: Iterable[Passage]) -> int:
+        """The fallback's preparation: it is the one that quotes."""
+        return self.fallback.warm(passages)
 
     def stream(self, request: AnswerRequest) -> Iterator[Event]:
         """The primary's stream; after a fault, a restart and the fallback's answer."""

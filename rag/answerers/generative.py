@@ -13,16 +13,16 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from rag.answer import Answer
 from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
+from rag.conversation import Turn, is_follow_up, search_query
 from rag.embeddings.base import Embedder
 from rag.errors import RagError
 from rag.llm import chat_model
 from rag.passages import Passage
-from rag.query import Turn, is_follow_up, search_query
 from rag.settings import Settings
 from rag.support import SUPPORT_MIN, best_support
 from rag.text import Idf, flat_idf, split_claims
@@ -134,6 +134,10 @@ class GenerativeAnswerer:
         self.idf = idf or flat_idf
         self.model = chat_model(settings, streaming=True)
         self.timeout = settings.llm_timeout
+
+    def warm(self, passages: Iterable[Passage]) -> int:
+        """Nothing to prepare: the model reads the passages at question time."""
+        return 0
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up rewritten as a standalone question (offline rewrite if the model fails)."""
