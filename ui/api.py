@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.answer import Answer
 from rag.errors import FeedbackError, QuestionError
-from ui.service import Service
+from ui.app import App
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +137,13 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return 422, f"{where or 'request'}: {first.get('msg', 'invalid')}"
 
 
-def build_router(service: Service) -> APIRouter:
-    """The ``/api`` routes over one open service (``ui.access.Gate`` has admitted each call)."""
+def build_router(rag_app: App) -> APIRouter:
+    """The ``/api`` routes over one open app (``ui.access.Gate`` has admitted each call)."""
     router = APIRouter(prefix="/api")
 
     def unavailable(exc: Exception) -> JSONResponse:
         """503 naming the server that is down (handled here: no traceback), else re-raise."""
-        outage = service.outage(exc)
+        outage = rag_app.outage(exc)
         if outage is None:
             raise exc
         log.warning("%s", outage)
@@ -156,7 +156,7 @@ def build_router(service: Service) -> APIRouter:
     )
     async def ask(body: AskRequest) -> Any:
         try:
-            answer = await run_in_threadpool(service.ask, body.question, body.history)
+            answer = await run_in_threadpool(rag_app.ask, body.question, body.history)
         except QuestionError as exc:
             return error(422, str(exc))
         except Exception as exc:
@@ -177,7 +177,7 @@ def build_router(service: Service) -> APIRouter:
     )
     async def ask_stream(body: AskRequest) -> Any:
         try:
-            chunks = service.stream(body.question, body.history)
+            chunks = rag_app.stream(body.question, body.history)
             # Retrieval runs before the first chunk: a store outage is still a 503, not an event.
             first = await run_in_threadpool(next, chunks, None)
         except QuestionError as exc:
@@ -185,7 +185,7 @@ def build_router(service: Service) -> APIRouter:
         except Exception as exc:
             return unavailable(exc)
         return StreamingResponse(
-            _events(itertools.chain([first] if first else [], chunks), service),
+            _events(itertools.chain([first] if first else [], chunks), rag_app),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -199,24 +199,24 @@ def build_router(service: Service) -> APIRouter:
     async def feedback(body: FeedbackRequest) -> Any:
         try:
             rating_id = await run_in_threadpool(
-                service.rate, body.answer_id, body.rating, body.citation, body.comment
+                rag_app.rate, body.answer_id, body.rating, body.citation, body.comment
             )
         except FeedbackError as exc:
-            status = 403 if service.feedback is None else 422
+            status = 403 if rag_app.feedback is None else 422
             return error(status, str(exc))
         return {"ok": True, "rating_id": rating_id}
 
     @router.get("/health", summary="Whether the store answers", response_model=Health)
     def health() -> Any:
         try:
-            passages = service.store.count()
+            passages = rag_app.store.count()
         except Exception as exc:  # any store failure means not ready
-            return error(503, service.outage(exc) or f"the store failed ({type(exc).__name__})")
+            return error(503, rag_app.outage(exc) or f"the store failed ({type(exc).__name__})")
         return {
             "status": "ok",
             "passages": passages,
-            "answerer": service.pipeline.answerer.name,
-            "feedback": service.feedback is not None,
+            "answerer": rag_app.pipeline.answerer.name,
+            "feedback": rag_app.feedback is not None,
         }
 
     @router.get(
@@ -228,7 +228,7 @@ def build_router(service: Service) -> APIRouter:
     def source(chunk_id: str) -> Any:
         from rag.sources import passage_in_context
 
-        found = passage_in_context(service.store, chunk_id)
+        found = passage_in_context(rag_app.store, chunk_id)
         if found is None:
             return error(404, f"no passage with id {chunk_id!r}")
         return found
@@ -240,11 +240,11 @@ def build_router(service: Service) -> APIRouter:
         responses=REFUSALS,
     )
     async def upload(file: UploadFile) -> Any:
-        limit = service.settings.max_upload_mb * 1024 * 1024
+        limit = rag_app.settings.max_upload_mb * 1024 * 1024
         data = await file.read(limit + 1)
         if len(data) > limit:
-            return error(413, f"the file is over {service.settings.max_upload_mb} MB")
-        result = await run_in_threadpool(service.add_document, file.filename or "", data)
+            return error(413, f"the file is over {rag_app.settings.max_upload_mb} MB")
+        result = await run_in_threadpool(rag_app.add_document, file.filename or "", data)
         if result.error:
             return error(422, f"{Path(result.path).name}: {result.error}")
         return {
@@ -264,7 +264,7 @@ def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _events(chunks: Iterator[Any], service: Service) -> Iterator[str]:
+def _events(chunks: Iterator[Any], rag_app: App) -> Iterator[str]:
     """Tokens, perhaps a restart, then the final answer object; an error as its own event."""
     try:
         for chunk in chunks:
@@ -275,7 +275,7 @@ def _events(chunks: Iterator[Any], service: Service) -> Iterator[str]:
             if chunk.answer is not None:
                 yield _event("answer", chunk.answer.to_dict())
     except Exception as exc:  # the status line is sent: report in the stream, never hang up
-        outage = service.outage(exc)
+        outage = rag_app.outage(exc)
         if outage:
             log.warning("answer stream failed: %s", outage)
         else:
@@ -284,16 +284,16 @@ def _events(chunks: Iterator[Any], service: Service) -> Iterator[str]:
         yield _event("error", {"error": reason})
 
 
-def install_error_handlers(app: FastAPI, service: Service) -> None:
+def install_error_handlers(app: FastAPI, rag_app: App) -> None:
     """FastAPI's own validation errors, and any failure, in the API's one-line shape."""
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> JSONResponse:
-        outage = service.outage(exc)
+        outage = rag_app.outage(exc)
         if outage:
             return error(503, outage, {"Retry-After": "5"})
         log.exception("request failed: %s", request.url.path)
-        return error(503, f"the service could not answer ({type(exc).__name__}); try again")
+        return error(503, f"the rag_app could not answer ({type(exc).__name__}); try again")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -13,7 +13,7 @@ from rag.errors import FeedbackError, QuestionError
 from rag.sources import passage_in_context
 from ui.access import Access, presented_key
 from ui.answer_html import answer_html, plain
-from ui.service import Service
+from ui.app import App
 
 STATIC = Path(__file__).parent / "static"
 EXAMPLES = [
@@ -27,7 +27,7 @@ CONCURRENCY = 8
 Reply = tuple[list[dict[str, Any]], list[list[str]], str, dict[int, str]]
 
 
-def build_chat(service: Service, access: Access) -> gr.Blocks:
+def build_chat(rag_app: App, access: Access) -> gr.Blocks:
     """The chat page; answering runs up to ``CONCURRENCY`` questions at once."""
 
     def respond(
@@ -38,7 +38,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
     ) -> Iterator[Reply]:
         messages = [*messages, {"role": "user", "content": plain(message)}]
         try:
-            chunks = service.stream(message, [(t[0], t[1]) for t in turns])
+            chunks = rag_app.stream(message, [(t[0], t[1]) for t in turns])
         except QuestionError as exc:
             warning = {"role": "assistant", "content": plain(f"⚠ {exc}")}
             yield [*messages, warning], turns, "", answer_ids
@@ -46,7 +46,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
         try:
             yield from _replies(message, messages, turns, answer_ids, chunks)
         except Exception as exc:
-            outage = service.outage(exc)
+            outage = rag_app.outage(exc)
             if outage is None:
                 raise
             warning = {"role": "assistant", "content": plain(f"⚠ {outage[0].upper()}{outage[1:]}.")}
@@ -70,9 +70,9 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
             contexts = {
                 c.chunk_id: ctx
                 for c in answer.citations
-                if (ctx := passage_in_context(service.store, c.chunk_id)) is not None
+                if (ctx := passage_in_context(rag_app.store, c.chunk_id)) is not None
             }
-            html = answer_html(answer, contexts, ratable=service.feedback is not None)
+            html = answer_html(answer, contexts, ratable=rag_app.feedback is not None)
             yield (
                 [*messages, {"role": "assistant", "content": html}],
                 [*turns, [message, answer.answer]],
@@ -88,7 +88,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
         # Gradio sends True (thumb up), False (down) or "" when a thumb is clicked off again.
         rating = "helpful" if liked.liked is True else "not_helpful" if liked.liked is False else ""
         try:
-            service.rate(answer_id, rating or "cleared")
+            rag_app.rate(answer_id, rating or "cleared")
         except FeedbackError as exc:
             gr.Warning(str(exc))
 
@@ -106,7 +106,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
             return "Choose a file first."
         progress(0.2, desc="Reading and indexing")
         data = Path(path).read_bytes()
-        result = service.add_document(Path(path).name, data)
+        result = rag_app.add_document(Path(path).name, data)
         if result.error:
             return f"⚠ {Path(result.path).name}: {result.error}"
         return (
@@ -131,7 +131,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
             # and its [text](url) into a live link.
             render_markdown=False,
             latex_delimiters=[],
-            feedback_options=("Like", "Dislike") if service.feedback else None,
+            feedback_options=("Like", "Dislike") if rag_app.feedback else None,
         )
         with gr.Row():
             box = gr.Textbox(
@@ -139,7 +139,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
                 show_label=False,
                 scale=8,
                 elem_id="rag-question",
-                max_length=service.settings.max_question_chars,
+                max_length=rag_app.settings.max_question_chars,
             )
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-send")
             clear = gr.Button("Clear", scale=1, elem_id="rag-clear")
@@ -168,7 +168,7 @@ def build_chat(service: Service, access: Access) -> gr.Blocks:
         def ask(question: str) -> dict[str, Any]:
             """Answer a question; returns the answer object (answer, citations, ...)."""
             try:
-                return service.ask(question).to_dict()
+                return rag_app.ask(question).to_dict()
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from None
 

@@ -51,13 +51,13 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool) -> None:
     """
     from rich.progress import Progress
 
-    from ingest.indexer import FileResult, Indexer, discover
+    from ingest.indexer import FileResult, discover
     from rag.settings import DEFAULT_CORPUS
-    from rag.store import Store
+    from ui.app import App
 
     settings = _settings(ctx)
     targets = list(paths) or [DEFAULT_CORPUS]
-    with Store.open(settings, write=True) as store:
+    with App.open(settings, write=True) as app:
         total = len(discover(targets)[0])
         with Progress(transient=True, disable=total < 2, console=_stderr()) as progress:
             task = progress.add_task("Ingesting", total=total)
@@ -70,14 +70,14 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool) -> None:
                         f"{result.removed} removed, {result.unchanged} unchanged"
                     )
 
-            report = Indexer(store).ingest(targets, prune=prune, on_file=show)
+            report = app.ingest(targets, prune=prune, on_file=show)
         for result in report.files:
             if result.error:
                 click.echo(f"error: {result.path}: {result.error}", err=True)
             elif result.removed and not result.added and not result.unchanged:
                 click.echo(f"{result.path}: pruned, {result.removed} passages removed")
         ok = len(report.files) - len(report.failed)
-        count = store.count()
+        count = app.store.count()
         if any(f.changed for f in report.files):
             click.echo(
                 f"Ingested {ok} file(s): {report.total('added')} passages added, "
@@ -109,14 +109,11 @@ def list_(ctx: click.Context, chunks: bool) -> None:
 
     Example: rag list --chunks
     """
-    from rag.store import Store
+    from ui.app import App
 
-    with Store.open(_settings(ctx)) as store:
-        documents: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
-        for record in store.records():
-            documents.setdefault(str(record[2].get("source", "?")), []).append(record)
-        for source, records in sorted(documents.items()):
-            records.sort(key=lambda r: int(r[2].get("start", 0)))
+    with App.open(_settings(ctx)) as app:
+        documents = app.documents()
+        for source, records in documents.items():
             meta = records[0][2]
             click.echo(
                 f"{meta.get('title') or meta.get('filename')} ({meta.get('date') or 'no date'}): "
@@ -129,7 +126,7 @@ def list_(ctx: click.Context, chunks: bool) -> None:
                         f"  [{m.get('start')}:{m.get('end')}] {id_}  {preview[:90]}"
                         f"{'...' if len(preview) > 90 else ''}"
                     )
-        click.echo(f"{store.count()} passages in {len(documents)} document(s).")
+        click.echo(f"{app.store.count()} passages in {len(documents)} document(s).")
 
 
 @cli.command()
@@ -142,12 +139,11 @@ def search(ctx: click.Context, question: str, k: int | None, as_json: bool) -> N
 
     Example: rag search "How long is the Uzbek-Afghan border?" -k 3
     """
-    from rag.retriever import HybridRetriever
-    from rag.store import Store
+    from ui.app import App
 
     settings = _settings(ctx)
-    with Store.open(settings) as store:
-        documents = HybridRetriever(store=store, k=k or settings.k).invoke(question)
+    with App.open(settings) as app:
+        documents = app.search(question, k or settings.k)
     if as_json:
         click.echo(
             json.dumps(
@@ -176,12 +172,12 @@ def ask(ctx: click.Context, question: str, history_file: Path | None, as_json: b
 
     Example: rag ask "How long is the Uzbek-Afghan border?" --json
     """
-    from rag.api import Pipeline
     from rag.render import as_text
+    from ui.app import App
 
     history = _read_history(history_file) if history_file else []
-    with Pipeline.open(_settings(ctx)) as pipeline:
-        answer = pipeline.ask(question, history)
+    with App.open(_settings(ctx)) as app:
+        answer = app.ask(question, history)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -273,10 +269,8 @@ def eval_(
     from rich.progress import Progress
 
     from rag import dataset as ds
-    from rag.api import Pipeline
     from rag.evaluation import report as reports
-    from rag.evaluation.judges import LLMJudge, OfflineJudge
-    from rag.evaluation.run import run, summarise
+    from rag.evaluation.run import evaluate
 
     floors = _floors(minimums, min_citation_recall)
     settings = _settings(ctx)
@@ -294,16 +288,9 @@ def eval_(
             save_dataset.write_text(text)
         items = [ds.Item(number, line) for number, line in enumerate(lines, 1)]
         name = "users' ratings"
-    with Pipeline.open(settings) as pipeline:
-        verdict = (
-            LLMJudge(settings)
-            if judge == "llm"
-            else OfflineJudge(pipeline.store.embedder, pipeline.retriever.idf)
-        )
-        with Progress(transient=True, console=_stderr()) as progress:
-            task = progress.add_task("Evaluating", total=len(items))
-            rows = list(run(pipeline, items, verdict, lambda: progress.advance(task)))
-    metrics = summarise(rows, settings.answer_k)
+    with Progress(transient=True, console=_stderr()) as progress:
+        task = progress.add_task("Evaluating", total=len(items))
+        rows, metrics = evaluate(settings, items, judge, lambda: progress.advance(task))
     for row in rows:
         if "error" in row:
             click.echo(f"error: {name}: line {row['line']}: {row['error']}", err=True)

@@ -16,14 +16,12 @@ from fastapi_offline import FastAPIOffline
 from rag.settings import Settings
 from ui.access import COOKIE, Access, Gate, SecurityHeaders, login_page, session_token
 from ui.api import build_router, install_error_handlers
+from ui.app import App
 from ui.chat import STATIC, build_chat, page_assets
-from ui.service import Service
 
 
-def create_app(
-    settings: Settings, service: Service | None = None, host: str = "127.0.0.1"
-) -> FastAPI:
-    """The app; opens the store (as its only writer) unless a service is given.
+def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.0.0.1") -> FastAPI:
+    """The app; opens the store (as its only writer) unless an app is given.
 
     ``host``: the address it listens on; any but loopback makes it public (``ui.access``).
     One app per process: Gradio's upload folder is a process-wide setting, set here to
@@ -32,7 +30,7 @@ def create_app(
     uploads = (settings.data_dir / "gradio").resolve()
     uploads.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(uploads)
-    service = service or Service.open(settings)
+    rag_app = rag_app or App.serve(settings)
     access = Access(settings, host)
 
     @asynccontextmanager
@@ -41,7 +39,7 @@ def create_app(
         # many run at once, and so the memory they hold. Gradio's events have their own limit.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         yield
-        service.close()
+        rag_app.close()
 
     # /docs with Swagger UI served from here, not a CDN: works offline and under the CSP.
     app = FastAPIOffline(
@@ -51,7 +49,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.service = service
+    app.state.rag_app = rag_app
     app.add_middleware(Gate, access=access)
     app.add_middleware(  # outermost: preflights, and CORS headers on refusals too
         CORSMiddleware,
@@ -60,8 +58,8 @@ def create_app(
         allow_headers=["Content-Type", "Authorization", "X-API-Key"],
     )
     app.add_middleware(SecurityHeaders, access=access)  # outermost: on every response
-    install_error_handlers(app, service)
-    app.include_router(build_router(service))
+    install_error_handlers(app, rag_app)
+    app.include_router(build_router(rag_app))
 
     @app.get("/login", include_in_schema=False)
     def login_form() -> HTMLResponse:
@@ -92,7 +90,7 @@ def create_app(
     def embed_demo() -> HTMLResponse:
         return HTMLResponse((STATIC / "embed-demo.html").read_text())
 
-    chat = build_chat(service, access)
+    chat = build_chat(rag_app, access)
     mounted: FastAPI = gr.mount_gradio_app(
         app,
         chat,

@@ -13,7 +13,6 @@ import statistics
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rag.api import Pipeline
 from rag.dataset import Item
 from rag.errors import QuestionError
 from rag.evaluation.metrics import (
@@ -28,6 +27,8 @@ from rag.evaluation.metrics import (
     token_f1,
 )
 from rag.evaluation.ratings import judge_rated, rating_scores
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 
 def _texts(pipeline: Pipeline, ids: list[str]) -> list[str]:
@@ -196,3 +197,26 @@ def failed(row: dict[str, Any]) -> bool:
         s.get(key, 1.0) < 1.0
         for key in ("contains_reference", "citation_recall", "citation_precision", "gold_cited")
     )
+
+
+def evaluate(
+    settings: Settings,
+    items: list[Item],
+    judge: str = "offline",
+    on_item: Callable[[], None] = lambda: None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Answer and score every item over the store the settings name: rows and metrics.
+
+    ``judge`` says who decides whether a cited passage supports a sentence: ``offline``, the
+    support judge (``rag.support``), or ``llm``, the configured language model.
+    """
+    from rag.evaluation.judges import LLMJudge, OfflineJudge
+
+    with Pipeline.open(settings) as pipeline:
+        verdict: Judge = (
+            LLMJudge(settings)
+            if judge == "llm"
+            else OfflineJudge(pipeline.store.embedder, pipeline.retriever.idf)
+        )
+        rows = list(run(pipeline, items, verdict, on_item))
+    return rows, summarise(rows, settings.answer_k)

@@ -1,4 +1,7 @@
-"""What the server holds open: the store (as its only writer), the pipeline and the indexer."""
+"""The application: one store with its pipeline, indexer and ratings, built once.
+
+The ``rag`` command and the web server both use it, so each stays a thin layer over it.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,21 @@ import logging
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.indexer import FileResult, Indexer
+from langchain_core.documents import Document
+
+from ingest.indexer import FileResult, Indexer, IngestReport
 from ingest.loaders import LoadError, load
 from rag.answer import Answer, AnswerChunk
-from rag.api import Pipeline
 from rag.errors import FeedbackError, outage
 from rag.feedback import FeedbackStore
+from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_CORPUS, Settings
-from rag.store import Store
+from rag.store import Record, Store
 
 log = logging.getLogger(__name__)
 _ingest_lock = threading.Lock()
@@ -40,29 +45,72 @@ def safe_upload_name(name: str) -> str:
 
 
 @dataclass
-class Service:
-    """One open store and pipeline, shared by the API, the chat page and uploads.
+class App:
+    """One open store with its pipeline (built on first use), indexer and ratings.
 
-    Answers go through ``ask`` and ``stream`` here, which keep each answer given so that
-    users can rate it (``rate``).
+    Answers go through ``ask`` and ``stream`` here; a served app keeps each answer given so
+    that users can rate it (``rate``).
     """
 
     settings: Settings
     store: Store
-    pipeline: Pipeline
     feedback: FeedbackStore | None = None
+    _pipeline: Pipeline | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, settings: Settings) -> Service:
-        """Open the store for writing, ingest the bundled article if it is empty."""
-        store = Store.open(settings, write=True)
-        if store.count() == 0:
-            Indexer(store).ingest([DEFAULT_CORPUS])
-        pipeline = Pipeline.open(settings, store)
+    def open(cls, settings: Settings, *, write: bool = False) -> App:
+        """The store (``write``: as its only writer), for a command."""
+        return cls(settings, Store.open(settings, write=write))
+
+    @classmethod
+    def serve(cls, settings: Settings) -> App:
+        """For a server: the store as its writer, and the ratings database.
+
+        An empty store gets the bundled article; the pipeline warms up in the background.
+        """
+        app = cls.open(settings, write=True)
+        if app.store.count() == 0:
+            app.ingest([DEFAULT_CORPUS])
         # First questions then answer as fast as later ones (sentence vectors are cached).
-        threading.Thread(target=_warm, args=(pipeline,), name="warm", daemon=True).start()
-        feedback = FeedbackStore.open(settings) if settings.feedback else None
-        return cls(settings, store, pipeline, feedback)
+        threading.Thread(target=_warm, args=(app.pipeline,), name="warm", daemon=True).start()
+        app.feedback = FeedbackStore.open(settings) if settings.feedback else None
+        return app
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The answering pipeline over this store, built on first use."""
+        if self._pipeline is None:
+            self._pipeline = Pipeline.open(self.settings, self.store)
+        return self._pipeline
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        prune: bool = False,
+        on_file: Callable[[FileResult], None] | None = None,
+    ) -> IngestReport:
+        """Bring the store in line with files and folders (see ``ingest.indexer``)."""
+        return Indexer(self.store).ingest(paths, prune=prune, on_file=on_file)
+
+    def documents(self) -> dict[str, list[Record]]:
+        """Each stored document's passages in document order, by its source file."""
+        found: dict[str, list[Record]] = {}
+        for record in self.store.records():
+            found.setdefault(str(record[2].get("source", "?")), []).append(record)
+        for records in found.values():
+            records.sort(key=lambda r: int(r[2].get("start", 0)))
+        return dict(sorted(found.items()))
+
+    def search(self, question: str, k: int) -> list[Document]:
+        """The passages hybrid search finds for a question, best first."""
+        return self.pipeline.retriever.invoke(question, k=k)
 
     def ask(self, question: Any, history: Any = None) -> Answer:
         """Answer, and keep the answer for rating."""
@@ -118,14 +166,14 @@ class Service:
             except LoadError as exc:
                 return FileResult(str(path), error=str(exc))
             trial.replace(path)
-            return Indexer(self.store).ingest([path]).files[0]
+            return self.ingest([path]).files[0]
 
     def outage(self, exc: BaseException) -> str | None:
         """One line for users when ``exc`` means a server the app needs is down, else None."""
         return outage(exc, self.settings)
 
     def close(self) -> None:
-        """Release the store and the feedback database."""
+        """Release the store and the ratings database."""
         self.store.close()
         if self.feedback is not None:
             self.feedback.close()
