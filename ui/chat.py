@@ -12,8 +12,8 @@ from rag.answer import AnswerChunk
 from rag.errors import FeedbackError, QuestionError
 from rag.sources import passage_in_context
 from ui.access import Access, presented_key
-from ui.answer_html import answer_html, plain
 from ui.app import App
+from ui.render import answer_html, plain
 
 STATIC = Path(__file__).parent / "static"
 EXAMPLES = [

@@ -172,8 +172,8 @@ def ask(ctx: click.Context, question: str, history_file: Path | None, as_json: b
 
     Example: rag ask "How long is the Uzbek-Afghan border?" --json
     """
-    from rag.render import as_text
     from ui.app import App
+    from ui.render import as_text
 
     history = _read_history(history_file) if history_file else []
     with App.open(_settings(ctx)) as app:

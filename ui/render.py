@@ -1,12 +1,14 @@
-"""An answer as HTML for the chat page: clickable markers, sources under it, all escaped.
+"""How an answer looks: as terminal text (the CLI), and as HTML for the chat page.
 
-Every string that came from a document or a user is escaped here, and the markup is then
-sanitised again by Gradio, so a document holding ``<script>`` shows as text and runs nothing.
+The HTML has clickable markers and the sources under the answer. Every string that came from
+a document or a user is escaped here, and the markup is then sanitised again by Gradio, so a
+document holding ``<script>`` shows as text and runs nothing.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from html import escape
 from typing import Any
 
@@ -99,3 +101,27 @@ def plain(text: str) -> str:
     """
     shown = text.encode("utf-8", "replace").decode("utf-8")
     return re.sub(r"\n", "<br>", escape(shown))
+
+
+def as_text(answer: Answer, width: int = 100) -> str:
+    """The answer, a notice if any, and each source with the sentence that supports it."""
+    lines = [textwrap.fill(answer.answer, width)]
+    if answer.notice:
+        lines += ["", textwrap.fill(f"Note: {answer.notice}", width)]
+    if answer.citations:
+        lines += ["", "Sources:"]
+    for c in answer.citations:
+        where = f"characters {c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+        title = c.title or c.filename or c.source
+        lines.append(f"[{c.n}] {title}{f' ({c.date})' if c.date else ''}, {where}")
+        quote = c.support.text if c.support else c.text
+        lines.append(
+            textwrap.fill(
+                f"“{' '.join(quote.split())}”",
+                width,
+                initial_indent="    ",
+                subsequent_indent="    ",
+            )
+        )
+        lines.append(f"    {c.source}")
+    return "\n".join(lines)
