@@ -33,7 +33,7 @@ def free_port() -> int:
 def measure(label: str, **settings: object) -> None:
     from ingest.indexer import Indexer
     from rag.api import Pipeline
-    from rag.retriever import HybridRetriever
+    from rag.retrieval.hybrid import HybridRetriever
     from rag.settings import DEFAULT_CORPUS, Settings
     from rag.store import Store
 

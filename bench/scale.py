@@ -32,7 +32,7 @@ from common import ROOT, free_port
 from ingest.indexer import Indexer
 from rag.api import Pipeline
 from rag.evaluation.metrics import percentile
-from rag.fusion import reciprocal_rank_fusion
+from rag.retrieval.hybrid import reciprocal_rank_fusion
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 

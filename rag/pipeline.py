@@ -15,10 +15,10 @@ from typing import TypedDict
 from langchain_core.runnables import Runnable, RunnableGenerator
 
 from rag.answer import Answer, AnswerChunk, check_citations
-from rag.answerers.base import Answerer, AnswerRequest, Restart
+from rag.answering.base import Answerer, AnswerRequest, Restart
 from rag.conversation import Turn, parse_history, search_query, validate_question
-from rag.passages import Passage
-from rag.retriever import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.passages import Passage
 from rag.settings import Settings
 from rag.store import Store
 
@@ -42,7 +42,7 @@ class Pipeline:
     @classmethod
     def open(cls, settings: Settings | None = None, store: Store | None = None) -> Pipeline:
         """The pipeline the settings describe, over ``store`` or the store opened to read."""
-        from rag.answerers import make_answerer
+        from rag.answering import make_answerer
 
         settings = settings or Settings()
         store = store or Store.open(settings)

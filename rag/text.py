@@ -3,8 +3,9 @@
 Words and stems, number and month words, what a question asks for, sentence spans, citation
 markers, and the text a passage is keyword-indexed by.
 
-The keyword index (``rag.bm25``) and the answerers' term matching share ``stemmer()``, so a
-stem the answerer looks up is the stem the index holds (``tests/test_text.py`` checks it).
+The keyword index (``rag.retrieval.bm25``) and the answerers' term matching share
+``stemmer()``, so a stem the answerer looks up is the stem the index holds
+(``tests/test_text.py`` checks it).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rag.bm25 import BM25Index
+from rag.retrieval.bm25 import BM25Index
 
 WORDS = [f"w{i}" for i in range(60)] + ["border", "uzbek", "kilometers", "long", "the"]
 texts = st.lists(

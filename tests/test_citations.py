@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.answer import Answer, Citation, CitationError, Support, check_citations, markers
-from rag.answerers.base import AnswerRequest
-from rag.answerers.generative import UnverifiableAnswer, verify
+from rag.answering.base import AnswerRequest
+from rag.answering.generative import UnverifiableAnswer, verify
+from rag.answering.support import best_support
 from rag.embeddings import get_embedder
-from rag.passages import Passage
-from rag.support import best_support
+from rag.retrieval.passages import Passage
 
 PASSAGES = tuple(
     Passage(

@@ -14,7 +14,7 @@ import pytest
 
 from rag.answer import check_citations
 from rag.api import Pipeline
-from rag.retriever import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings
 from tests.conftest import start_llama_server, stop_process
 

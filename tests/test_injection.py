@@ -12,7 +12,7 @@ import pytest
 
 from ingest.indexer import Indexer
 from rag.answer import Answer, check_citations
-from rag.answerers.generative import SYSTEM_PROMPT
+from rag.answering.generative import SYSTEM_PROMPT
 from rag.api import Pipeline
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store

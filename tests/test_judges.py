@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.evaluation.judges import LLMJudge, OfflineJudge
-from rag.retriever import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings
 from rag.store import Store
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from rag.retriever import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings
 from rag.store import Store
 

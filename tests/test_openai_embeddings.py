@@ -6,7 +6,7 @@ import pytest
 
 from ingest.indexer import Indexer
 from rag.errors import StoreError
-from rag.retriever import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 

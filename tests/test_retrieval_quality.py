@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from rag.retriever import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever
 from rag.store import Store
 
 QUESTIONS = [

@@ -6,7 +6,7 @@ import json
 
 import bm25s
 
-from rag.bm25 import BM25Index
+from rag.retrieval.bm25 import BM25Index
 from rag.settings import DEFAULT_CORPUS
 from rag.text import content_terms
 from tests.conftest import ROOT

@@ -226,7 +226,7 @@ def build_router(rag_app: App) -> APIRouter:
         responses={404: {"model": Refusal}},
     )
     def source(chunk_id: str) -> Any:
-        from rag.sources import passage_in_context
+        from rag.retrieval.sources import passage_in_context
 
         found = passage_in_context(rag_app.store, chunk_id)
         if found is None:

@@ -10,7 +10,7 @@ import gradio as gr
 
 from rag.answer import AnswerChunk
 from rag.errors import FeedbackError, QuestionError
-from rag.sources import passage_in_context
+from rag.retrieval.sources import passage_in_context
 from ui.access import Access, presented_key
 from ui.app import App
 from ui.render import answer_html, plain

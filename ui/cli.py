@@ -268,7 +268,7 @@ def eval_(
     """
     from rich.progress import Progress
 
-    from rag import dataset as ds
+    from rag.evaluation import dataset as ds
     from rag.evaluation import report as reports
     from rag.evaluation.run import evaluate
 

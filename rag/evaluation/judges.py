@@ -1,7 +1,7 @@
 """Judges of support: does a set of passages support a claim? Offline, or an LLM when set.
 
 ALCE uses a large NLI model for this, which cannot run here. The offline judge is the same
-support score that repairs LLM citations (``rag.support``), over the cited passages taken
+support score that repairs LLM citations (``rag.answering.support``), over the cited passages taken
 together; ``tests/test_judges.py`` measures its agreement with hand labels.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rag.answering.llm import chat_model
+from rag.answering.support import SUPPORT_MIN, best_support
 from rag.embeddings.base import Embedder
-from rag.llm import chat_model
-from rag.passages import Passage
+from rag.retrieval.passages import Passage
 from rag.settings import Settings
-from rag.support import SUPPORT_MIN, best_support
 from rag.text import Idf, flat_idf
 
 

@@ -13,8 +13,8 @@ import statistics
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rag.dataset import Item
 from rag.errors import QuestionError
+from rag.evaluation.dataset import Item
 from rag.evaluation.metrics import (
     Judge,
     answer_contains,
@@ -208,7 +208,7 @@ def evaluate(
     """Answer and score every item over the store the settings name: rows and metrics.
 
     ``judge`` says who decides whether a cited passage supports a sentence: ``offline``, the
-    support judge (``rag.support``), or ``llm``, the configured language model.
+    support judge (``rag.answering.support``), or ``llm``, the configured language model.
     """
     from rag.evaluation.judges import LLMJudge, OfflineJudge
 

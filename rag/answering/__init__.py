@@ -1,8 +1,13 @@
-"""Answerers by name: the extractive one offline, a generative one when an LLM is set."""
+"""Answering: the ``Answerer`` protocol and the answerers, picked by ``make_answerer``.
+
+``base`` (the protocol), the offline ``extractive`` answerer, the ``generative`` one over any
+OpenAI-compatible model (``llm``) with its ``fallback``, and the ``support`` judge both use.
+Offline the extractive one answers; a generative one when an LLM is set.
+"""
 
 from __future__ import annotations
 
-from rag.answerers.base import Answerer
+from rag.answering.base import Answerer
 from rag.embeddings.base import Embedder
 from rag.settings import Settings
 from rag.text import Idf
@@ -10,7 +15,7 @@ from rag.text import Idf
 
 def make_answerer(settings: Settings, embedder: Embedder, idf: Idf | None = None) -> Answerer:
     """The answerer the settings select; a generative one falls back to the extractive one."""
-    from rag.answerers.extractive import ExtractiveAnswerer
+    from rag.answering.extractive import ExtractiveAnswerer
 
     extractive = ExtractiveAnswerer(embedder, idf)
     choice = settings.answerer
@@ -18,7 +23,7 @@ def make_answerer(settings: Settings, embedder: Embedder, idf: Idf | None = None
         choice = "openai" if settings.llm_configured else "extractive"
     if choice == "extractive":
         return extractive
-    from rag.answerers.fallback import FallbackAnswerer
-    from rag.answerers.generative import GenerativeAnswerer
+    from rag.answering.fallback import FallbackAnswerer
+    from rag.answering.generative import GenerativeAnswerer
 
     return FallbackAnswerer(GenerativeAnswerer(settings, embedder, idf), extractive)

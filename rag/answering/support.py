@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from rag.embeddings.base import Embedder
-from rag.passages import Passage
+from rag.retrieval.passages import Passage
 from rag.text import NUMBER_WORDS, Idf, content_terms, split_sentences
 
 # A claim scoring at least this against a passage counts as drawn from it. In

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from rag.answer import Answer
-from rag.answerers.base import Answerer, AnswerRequest, Event, Restart
-from rag.answerers.generative import GenerativeAnswerer, describe
+from rag.answering.base import Answerer, AnswerRequest, Event, Restart
+from rag.answering.generative import GenerativeAnswerer, describe
 from rag.conversation import Turn
-from rag.passages import Passage
+from rag.retrieval.passages import Passage
 
 log = logging.getLogger(__name__)
 

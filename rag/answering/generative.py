@@ -2,9 +2,9 @@
 
 Small models misnumber citations and all models sometimes cite a passage that does not say
 what they claim. Every sentence of the model's answer is therefore checked against the
-passages (``rag.support``): a marker pointing at a passage that does not support the sentence
-is moved to the one that does, or dropped; a sentence nothing supports keeps no marker and is
-counted in the notice. Markers are then renumbered 1..N, so none points at nothing.
+passages (``rag.answering.support``): a marker pointing at a passage that does not support
+the sentence is moved to the one that does, or dropped; a sentence nothing supports keeps no
+marker and is counted in the notice. Markers are then renumbered 1..N, so none points at nothing.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from rag.answer import Answer
-from rag.answerers.base import DECLINE, AnswerRequest, Event, declined
+from rag.answering.base import DECLINE, AnswerRequest, Event, declined
+from rag.answering.llm import chat_model
+from rag.answering.support import SUPPORT_MIN, best_support
 from rag.conversation import Turn, is_follow_up, search_query
 from rag.embeddings.base import Embedder
 from rag.errors import RagError
-from rag.llm import chat_model
-from rag.passages import Passage
+from rag.retrieval.passages import Passage
 from rag.settings import Settings
-from rag.support import SUPPORT_MIN, best_support
 from rag.text import Idf, flat_idf, split_claims
 
 SYSTEM_PROMPT = "\n".join(

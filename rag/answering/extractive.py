@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer import Answer, defuse_markers
-from rag.answerers.base import AnswerRequest, Event, declined
+from rag.answering.base import AnswerRequest, Event, declined
+from rag.answering.support import coverage
 from rag.conversation import Turn
 from rag.embeddings.base import Embedder
-from rag.passages import Passage
-from rag.support import coverage
+from rag.retrieval.passages import Passage
 from rag.text import (
     Idf,
     Kind,

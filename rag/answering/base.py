@@ -8,7 +8,7 @@ from typing import Protocol
 
 from rag.answer import Answer, defuse_markers
 from rag.conversation import Turn
-from rag.passages import Passage
+from rag.retrieval.passages import Passage
 
 DECLINE = "The documents don't say."
 

@@ -15,8 +15,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from rag.bm25 import BM25Index
-from rag.fusion import reciprocal_rank_fusion
+from rag.retrieval.bm25 import BM25Index
 from rag.store import Store
 from rag.text import keyword_text
 
@@ -111,3 +110,18 @@ class HybridRetriever(BaseRetriever):
                 )
             )
         return documents
+
+
+# Reciprocal rank fusion: merges rankings without calibrating their scores.
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K
+) -> list[tuple[str, float]]:
+    """Ids by the sum of 1 / (k + rank) over the rankings that hold them, best first."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, id_ in enumerate(ranking, 1):
+            scores[id_] = scores.get(id_, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
