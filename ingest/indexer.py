@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ingest.chunking import Chunk, Chunker
 from ingest.ids import chunk_ids
-from ingest.loaders import LOADERS, LoadError, load
-from rag.store import Record, Store
+from ingest.loaders import LOADERS, LoadedDocument, LoadError, load
+from rag.store import PassageMeta, Record, Store
 
 EMBED_BATCH = 256
 
@@ -81,8 +81,8 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[FileRe
     return list(unique.items()), errors
 
 
-def _metadata(chunk: Chunk, index: int, document: Any, shown: str) -> dict[str, Any]:
-    values = {
+def _metadata(chunk: Chunk, index: int, document: LoadedDocument, shown: str) -> PassageMeta:
+    values: dict[str, Any] = {
         "source": document.source,
         "path": shown,
         "filename": Path(shown).name,
@@ -95,7 +95,7 @@ def _metadata(chunk: Chunk, index: int, document: Any, shown: str) -> dict[str, 
         "page_end": chunk.page_end,
         "context": chunk.context,
     }
-    return {k: v for k, v in values.items() if v is not None}
+    return cast(PassageMeta, {k: v for k, v in values.items() if v is not None})
 
 
 @dataclass

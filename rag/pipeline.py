@@ -57,7 +57,8 @@ class Pipeline:
         For long-running servers; returns how many sentences were embedded.
         """
         self.retriever.prepare()
-        passages = (Passage(1, id_, text, meta, 0.0) for id_, text, meta in self.store.records())
+        records = self.store.records()
+        passages = (Passage(1, id_, text, dict(meta), 0.0) for id_, text, meta in records)
         return self.answerer.warm(passages)
 
     def close(self) -> None:

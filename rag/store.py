@@ -14,7 +14,7 @@ import fcntl
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, TypedDict, cast
 
 import chromadb
 from chromadb.api import ClientAPI
@@ -28,7 +28,24 @@ from rag.embeddings.base import Vectors
 from rag.errors import StoreError
 from rag.settings import Settings
 
-Record = tuple[str, str, dict[str, Any]]  # id, text, metadata
+
+class PassageMeta(TypedDict, total=False):
+    """What the store keeps with each passage; written by ``ingest``, read by every reader."""
+
+    source: str  # the document's file as ingested (absolute): its identity, never shown
+    path: str  # the path shown for it: a file's name, or a folder's name and the path inside
+    filename: str
+    title: str
+    date: str
+    chunk_index: int
+    start: int  # offsets into the document's cleaned text
+    end: int
+    page: int
+    page_end: int
+    context: str  # the interviewer's question or heading the passage answers
+
+
+Record = tuple[str, str, PassageMeta]  # id, text, metadata
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
@@ -139,7 +156,7 @@ class Store:
         """The most passages one write may carry."""
         return int(self._client.get_max_batch_size())
 
-    def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    def get(self, ids: Sequence[str]) -> dict[str, tuple[str, PassageMeta]]:
         """Text and metadata by id, for the ids the store has (missing ones are left out)."""
         if not ids:
             return {}
@@ -147,7 +164,7 @@ class Store:
         documents = found["documents"] or []
         metadatas = found["metadatas"] or []
         return {
-            id_: (documents[i] or "", dict(metadatas[i] or {}))
+            id_: (documents[i] or "", cast(PassageMeta, dict(metadatas[i] or {})))
             for i, id_ in enumerate(found["ids"])
         }
 
@@ -168,7 +185,7 @@ class Store:
         self._collection.upsert(
             ids=[r[0] for r in records],
             documents=[r[1] for r in records],
-            metadatas=[r[2] for r in records],
+            metadatas=[cast(dict[str, Any], r[2]) for r in records],
             embeddings=list(vectors),
         )
 
@@ -187,7 +204,7 @@ class Store:
             documents = page["documents"] or []
             metadatas = page["metadatas"] or []
             for i, id_ in enumerate(ids):
-                yield id_, documents[i] or "", dict(metadatas[i] or {})
+                yield id_, documents[i] or "", cast(PassageMeta, dict(metadatas[i] or {}))
             if len(ids) < PAGE:
                 return
             offset += PAGE
