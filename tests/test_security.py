@@ -500,3 +500,21 @@ def test_odd_input_gets_a_one_line_refusal_not_exception_text(app_server: str) -
     rate = next(i for i, inputs in _events(app_server) if inputs == 1)
     shown = json.dumps(_event(app_server, rate, [None]).get("output"))
     assert "NoneType" not in shown and "Traceback" not in shown
+
+
+def test_guessing_the_admin_token_is_limited_too(tmp_path: Path) -> None:
+    """A server with an admin token but no API key: wrong tokens on uploads spend attempts."""
+    process, url = start_app(tmp_path / "data", tmp_path / "server.log", RAG_ADMIN_TOKEN=ADMIN)
+    try:
+        files = {"files": ("a.txt", b"The Ostrava bridge has 19 arches.")}
+        codes = [
+            httpx.post(
+                f"{url}/gradio_api/upload", files=files, headers={"X-API-Key": f"guess{i}"}
+            ).status_code
+            for i in range(12)
+        ]
+        assert codes[:10] == [403] * 10 and set(codes[10:]) == {429}, codes
+        asking = httpx.post(f"{url}/api/ask", json={"question": "Who?"}, timeout=30)
+        assert asking.status_code == 200  # asking needs no key here, and is not held up
+    finally:
+        stop_process(process)

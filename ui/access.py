@@ -265,6 +265,8 @@ class Gate:
         if path in UPLOAD_PATHS or _is_multipart(headers):
             upload = access.upload_refusal(key, headers)
             if upload:
+                if key and access.admin_token is not None:
+                    access.logins.check(client)  # a wrong admin token is a wrong key too
                 return _refuse(403, upload)
         if path.startswith(LIMITED):
             return _limited(access.questions, connection)
