@@ -87,6 +87,27 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def check_rating(answer_id: Any, rating: Any, citation: Any = None, comment: Any = None) -> None:
+    """``FeedbackError`` saying what is wrong with a rating as sent, before any lookup.
+
+    The REST API reports a malformed body with these same words.
+    """
+    if not isinstance(answer_id, str) or not answer_id:
+        raise FeedbackError("answer_id must be the id of an answer (text)")
+    if citation is not None and (isinstance(citation, bool) or not isinstance(citation, int)):
+        raise FeedbackError("citation must be the number of one of the answer's citations")
+    allowed = (*(ANSWER_RATINGS if citation is None else CITATION_RATINGS), "cleared")
+    if rating not in allowed:
+        target = "an answer" if citation is None else "a citation"
+        raise FeedbackError(f"rating of {target} must be one of {', '.join(allowed)}")
+    if comment is not None and not (isinstance(comment, str) and is_encodable(comment)):
+        raise FeedbackError("comment must be text")
+    if not is_encodable(answer_id):
+        raise FeedbackError("answer_id must be the id of an answer (text)")
+    if comment and len(comment) > MAX_COMMENT_CHARS:
+        raise FeedbackError(f"comment is over {MAX_COMMENT_CHARS} characters")
+
+
 class FeedbackStore:
     """The answers given and the ratings received: a SQLite file, or a PostgreSQL URL."""
 
@@ -169,20 +190,7 @@ class FeedbackStore:
 
     def rate(self, answer_id: Any, rating: Any, citation: Any = None, comment: Any = None) -> int:
         """Store one rating; ``FeedbackError`` says what is wrong with it. Returns its id."""
-        if not isinstance(answer_id, str) or not answer_id:
-            raise FeedbackError("answer_id must be the id of an answer (text)")
-        if citation is not None and (isinstance(citation, bool) or not isinstance(citation, int)):
-            raise FeedbackError("citation must be the number of one of the answer's citations")
-        allowed = (*(ANSWER_RATINGS if citation is None else CITATION_RATINGS), "cleared")
-        if rating not in allowed:
-            target = "an answer" if citation is None else "a citation"
-            raise FeedbackError(f"rating of {target} must be one of {', '.join(allowed)}")
-        if comment is not None and not (isinstance(comment, str) and is_encodable(comment)):
-            raise FeedbackError("comment must be text")
-        if not is_encodable(answer_id):
-            raise FeedbackError("answer_id must be the id of an answer (text)")
-        if comment and len(comment) > MAX_COMMENT_CHARS:
-            raise FeedbackError(f"comment is over {MAX_COMMENT_CHARS} characters")
+        check_rating(answer_id, rating, citation, comment)
         with self._write():
             found = self._execute(
                 "SELECT answer FROM answers WHERE answer_id = ?", (answer_id,)

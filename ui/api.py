@@ -20,7 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.answer import Answer
-from rag.errors import FeedbackError, QuestionError
+from rag.conversation import parse_history, validate_question
+from rag.errors import FeedbackError, QuestionError, RagError
+from rag.feedback import check_rating
+from rag.settings import Settings
 from ui.app import App
 
 log = logging.getLogger(__name__)
@@ -108,31 +111,32 @@ class Refusal(BaseModel):
 REFUSALS: dict[int | str, dict[str, Any]] = {
     code: {"model": Refusal} for code in (400, 403, 413, 422, 429, 503)
 }
-# A field that is missing or of the wrong type, said as the library says it.
-FIELD_ERRORS = {
-    "question": "the question must be text",
-    "history": "the history must be a list of [user, assistant] pairs of text",
-    "answer_id": "answer_id must be the id of an answer (text)",
-    "rating": "rating must be one of helpful, not_helpful, supports, unsupported, cleared",
-    "citation": "citation must be the number of one of the answer's citations",
-    "comment": "comment must be text",
-}
-NOT_AN_OBJECT = 'the request body must be a JSON object like {"question": "..."}'
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
-    """FastAPI's parse of a body, as the status and one line this API has always given."""
+def _validation_message(
+    exc: RequestValidationError, path: str, settings: Settings
+) -> tuple[int, str]:
+    """FastAPI's parse of a body, as the status and one line this API has always given.
+
+    A field that is missing or of the wrong type is put to the library's own checks, so the
+    API refuses it in the same words as every other interface.
+    """
     first = exc.errors()[0] if exc.errors() else {}
     kind, loc = first.get("type", ""), tuple(first.get("loc", ()))
     if kind == "json_invalid":
         return 400, "the request body is not valid JSON"
     if loc[:1] == ("body",) and len(loc) == 1:
-        return 400, NOT_AN_OBJECT
-    field = str(loc[1]) if len(loc) > 1 and loc[0] == "body" else ""
-    if field == "question" and kind == "missing":
-        return 422, "the question is empty"
-    if field in FIELD_ERRORS:
-        return 422, FIELD_ERRORS[field]
+        return 400, 'the request body must be a JSON object like {"question": "..."}'
+    body = exc.body if isinstance(exc.body, dict) else {}
+    try:
+        if path == "/api/feedback":
+            fields = ("answer_id", "rating", "citation", "comment")
+            check_rating(*(body.get(name) for name in fields))
+        else:
+            validate_question(body.get("question", ""), settings.max_question_chars)
+            parse_history(body.get("history"), settings.max_question_chars)
+    except RagError as refused:
+        return 422, str(refused)
     where = ".".join(str(p) for p in loc if p != "body")
     return 422, f"{where or 'request'}: {first.get('msg', 'invalid')}"
 
@@ -302,4 +306,4 @@ def install_error_handlers(app: FastAPI, rag_app: App) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error(*_validation_message(exc))
+        return error(*_validation_message(exc, request.url.path, rag_app.settings))
