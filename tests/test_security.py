@@ -81,11 +81,16 @@ def browser() -> Iterator[Any]:
 
 
 def _event(
-    url: str, fn_index: int, data: list[Any], headers: dict[str, str] | None = None
+    url: str,
+    fn_index: int,
+    data: list[Any],
+    headers: dict[str, str] | None = None,
+    local_address: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """Run a Gradio event through its queue, as the page does; the completion message."""
     session = f"attack{time.monotonic_ns()}"
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+    transport = httpx.HTTPTransport(local_address=local_address)
+    with httpx.Client(base_url=url, headers=headers, timeout=60, transport=transport) as client:
         payload = {"data": data, "fn_index": fn_index, "session_hash": session}
         joined = client.post(  # json.dumps escapes what httpx's encoder refuses (\ud800)
             "/gradio_api/queue/join",
@@ -516,5 +521,21 @@ def test_guessing_the_admin_token_is_limited_too(tmp_path: Path) -> None:
         assert codes[:10] == [403] * 10 and set(codes[10:]) == {429}, codes
         asking = httpx.post(f"{url}/api/ask", json={"question": "Who?"}, timeout=30)
         assert asking.status_code == 200  # asking needs no key here, and is not held up
+        # The chat's own upload event spends the same attempts (from another address).
+        config = httpx.get(f"{url}/config").json()
+        upload = next(
+            i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "upload"
+        )
+        for i in range(10):
+            done = _event(url, upload, [None], {"X-API-Key": f"guess{i}"}, "127.0.0.6")
+            assert "admin token" in json.dumps(done["output"])
+        held = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.6"))
+        with held:
+            again = held.post(
+                f"{url}/gradio_api/queue/join",
+                json={"data": [None], "fn_index": upload, "session_hash": "x"},
+                headers={"X-API-Key": "guess-again"},
+            )
+        assert again.status_code == 429, again.text
     finally:
         stop_process(process)

@@ -104,8 +104,9 @@ class Access:
     def __init__(self, settings: Settings, listen_host: str = "127.0.0.1") -> None:
         self.api_key = settings.api_key
         self.admin_token = settings.admin_token
-        self.behind_proxy = bool(settings.trusted_proxies)
-        self.public = settings.public or not is_loopback(listen_host) or self.behind_proxy
+        self.public = (
+            settings.public or not is_loopback(listen_host) or bool(settings.trusted_proxies)
+        )
         self.allowed_origins = set(settings.allowed_origins)
         self.allow_upload = settings.allow_upload
         self.max_upload_bytes = settings.max_upload_mb * 1024 * 1024
@@ -139,12 +140,22 @@ class Access:
         """Whether anyone at all may add documents on this server."""
         return self.allow_upload and (self.admin_token is not None or not self.public)
 
-    def upload_refusal(self, key: str | None, headers: Mapping[str, str]) -> str | None:
-        """Why a request may not add a document, or None when it may."""
+    def upload_refusal(
+        self, key: str | None, headers: Mapping[str, str], client: str
+    ) -> str | None:
+        """Why a request from ``client`` may not add a document, or None when it may.
+
+        A wrong admin token spends one of the client's sign-in attempts, whichever way the
+        upload came (the REST route, Gradio's upload route, the chat's event).
+        """
         if not self.allow_upload:
             return "uploads are turned off on this server (RAG_ALLOW_UPLOAD)"
         if self.admin_token is not None:
-            return None if self.is_admin(key) else "adding documents needs the admin token"
+            if self.is_admin(key):
+                return None
+            if key:
+                self.logins.check(client)
+            return "adding documents needs the admin token"
         if self.public or any(h in headers for h in PROXY_HEADERS):
             return "uploads are off on a public server until RAG_ADMIN_TOKEN is set"
         return None
@@ -263,10 +274,8 @@ class Gate:
         if method != "POST":
             return None
         if path in UPLOAD_PATHS or _is_multipart(headers):
-            upload = access.upload_refusal(key, headers)
+            upload = access.upload_refusal(key, headers, client)
             if upload:
-                if key and access.admin_token is not None:
-                    access.logins.check(client)  # a wrong admin token is a wrong key too
                 return _refuse(403, upload)
         if path.startswith(LIMITED):
             return _limited(access.questions, connection)

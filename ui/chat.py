@@ -98,7 +98,8 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> str:
         key = presented_key(request.headers, request.cookies)
-        refusal = access.upload_refusal(key, request.headers)
+        client = request.client.host if request.client else "unknown"
+        refusal = access.upload_refusal(key, request.headers, client)
         if refusal:
             hint = "; sign in at /login with it" if access.admin_token is not None else ""
             return f"⚠ {refusal[0].upper()}{refusal[1:]}{hint}."
