@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, start_app, stop_process
+from tests.helpers import RAG
 
 pytestmark = pytest.mark.server
 
@@ -194,7 +194,6 @@ def test_secrets_appear_nowhere(private_server: tuple[str, Path], tmp_path: Path
         seen.append(client.get("/api/health").text)
     env = {**os.environ, "RAG_API_KEY": API_KEY, "RAG_ADMIN_TOKEN": ADMIN, "OPENAI_API_KEY": OPENAI}
     env["RAG_ANSWERER"] = "extractive"
-    rag = str(Path(sys.executable).parent / "rag")
     dataset = tmp_path / "d.jsonl"
     dataset.write_text(json.dumps(QUESTION) + "\n" + json.dumps({"question": ""}) + "\n")
     out = tmp_path / "r.jsonl"
@@ -203,7 +202,7 @@ def test_secrets_appear_nowhere(private_server: tuple[str, Path], tmp_path: Path
         ["ask", QUESTION["question"], "--json"],
         ["eval", str(dataset), "--out", str(out)],
     ):
-        done = subprocess.run([rag, *args], capture_output=True, text=True, env=env, timeout=300)
+        done = subprocess.run([RAG, *args], capture_output=True, text=True, env=env, timeout=300)
         seen += [done.stdout, done.stderr]
     seen += [out.read_text(), out.with_suffix(".html").read_text(), log.read_text()]
     everything = "\n".join(seen)

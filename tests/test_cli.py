@@ -8,8 +8,7 @@ from pathlib import Path
 
 from rag.settings import Settings
 from rag.store import Store
-
-RAG = str(Path(sys.executable).parent / "rag")
+from tests.helpers import RAG
 
 
 def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

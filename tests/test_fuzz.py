@@ -6,7 +6,6 @@ hang. Examples per property: 150, or the profile's if more (``HYPOTHESIS_PROFILE
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from rag.answer import Answer, check_citations
 from rag.api import Pipeline
 from rag.errors import QuestionError
 from rag.settings import Settings
+from tests.helpers import RAG
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", max(150, settings().max_examples)))
 FUZZ = settings(
@@ -28,7 +28,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-RAG = str(Path(sys.executable).parent / "rag")
 
 # Text from every corner of Unicode: controls, RTL, emoji, combining marks, lone surrogates.
 any_text = st.text(st.characters(), max_size=300) | st.sampled_from(

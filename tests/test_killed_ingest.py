@@ -6,7 +6,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from ingest.ids import chunk_ids
 from ingest.loaders import load
 from rag.settings import Settings
 from rag.store import Store
+from tests.helpers import RAG
 
-RAG = str(Path(sys.executable).parent / "rag")
 WORDS = [
     "river",
     "valley",
