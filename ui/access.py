@@ -13,6 +13,7 @@ queue, upload and file routes included, so no framework route can skip a check.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hmac
 import ipaddress
 import math
@@ -79,6 +80,7 @@ def presented_key(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str
     return headers.get("x-api-key") or cookies.get(COOKIE)
 
 
+@functools.lru_cache(maxsize=8)  # every request compares against it: derive it once per key
 def session_token(secret: SecretStr) -> str:
     """What the login cookie holds for a key: derived from it, never the key itself.
 
