@@ -28,8 +28,11 @@ SECRET_QUESTION = "What is the Vendomar vault code?"
 
 
 @pytest.fixture(scope="module")
-def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A server with an API key and an admin token, reachable as docs.example.org too."""
+def keyed_server(
+    tmp_path_factory: pytest.TempPathFactory, allowed_site: RecordingSite
+) -> Iterator[tuple[str, Path]]:
+    """A server with an API key and an admin token, reachable as docs.example.org too, that
+    allows the session's ``allowed_site`` (another port of the same host)."""
     folder = tmp_path_factory.mktemp("keyed")
     process, url = start_app(
         folder / "data",
@@ -37,6 +40,7 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         RAG_API_KEY=API_KEY,
         RAG_ADMIN_TOKEN=ADMIN,
         RAG_ALLOWED_HOSTS='["docs.example.org"]',
+        RAG_ALLOWED_ORIGINS=json.dumps([allowed_site.origin]),
         RAG_RATE_LIMIT_PER_MINUTE="0",
     )
     try:
@@ -223,8 +227,15 @@ def test_one_upload_size_limit_for_every_way_in(small_server: tuple[str, Path]) 
     """Finding 3: Gradio's upload route took any size; the chat event takes only its uploads."""
     url, _ = small_server
     big = b"The Ostrava bridge has 19 arches. " * 45_000  # 1.5 MB, over the 1 MB limit
+    # Uploads count toward the 3-a-minute rate limit: each request comes from its own address.
+    addresses = iter(f"127.0.0.{n}" for n in range(20, 30))
+
+    def client() -> httpx.Client:
+        return httpx.Client(transport=httpx.HTTPTransport(local_address=next(addresses)))
+
     for path, field in (("/api/upload", "file"), ("/gradio_api/upload", "files")):
-        response = httpx.post(f"{url}{path}", files={field: ("big.txt", big)}, timeout=60)
+        with client() as one:
+            response = one.post(f"{url}{path}", files={field: ("big.txt", big)}, timeout=60)
         assert response.status_code == 413, (path, response.text)
         assert "over 1 MB" in response.json()["error"]
 
@@ -235,14 +246,16 @@ def test_one_upload_size_limit_for_every_way_in(small_server: tuple[str, Path]) 
             yield b"x" * 100_000
         yield b"\r\n--b0undary--\r\n"
 
-    chunked = httpx.post(
-        f"{url}/gradio_api/upload",
-        content=chunks(),
-        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
-        timeout=60,
-    )
+    with client() as one:
+        chunked = one.post(
+            f"{url}/gradio_api/upload",
+            content=chunks(),
+            headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+            timeout=60,
+        )
     assert chunked.status_code == 413, chunked.text
-    small = httpx.post(f"{url}/gradio_api/upload", files={"files": ("ok.txt", b"fine")})
+    with client() as one:
+        small = one.post(f"{url}/gradio_api/upload", files={"files": ("ok.txt", b"fine")})
     assert small.status_code == 200
 
 
@@ -278,6 +291,15 @@ def test_one_rate_limit_for_every_answering_route(small_server: tuple[str, Path]
     # 3 a minute in bursts of 3: whatever the machine's speed, at most 3 + the refill.
     assert codes.count(200) <= 3 + int(elapsed * 3 / 60) + 1, codes
     assert 429 in codes and set(codes) <= {200, 429}, codes
+    # Uploads store: they spend the same budget (a fresh address, so the questions above don't).
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.31")) as uploader:
+        uploads = [
+            uploader.post(
+                f"{url}/gradio_api/upload", files={"files": (f"u{i}.txt", f"note {i}".encode())}
+            ).status_code
+            for i in range(6)
+        ]
+    assert uploads[:3] == [200] * 3 and 429 in uploads, uploads
     logins = [
         httpx.post(
             f"{url}/login", data={"key": "guess"}, headers={"X-Forwarded-For": f"192.0.2.{i}"}
@@ -489,6 +511,30 @@ def test_the_sign_in_cookie_is_not_the_key(keyed_server: tuple[str, Path]) -> No
         added = client.post("/api/upload", files={"file": ("c.txt", b"The Ostrava bridge.")})
         assert added.status_code == 200, added.text  # the session is the admin's
     assert httpx.options(f"{url}/config").status_code == 401  # no route map without a key
+
+
+def test_another_site_cannot_act_with_the_admins_cookie(
+    keyed_server: tuple[str, Path], allowed_site: RecordingSite
+) -> None:
+    """Second outside probe: an allowed site on another port of the same host (the same site,
+    so SameSite=Strict sends the cookie) added a document with a signed-in admin's cookie."""
+    url, folder = keyed_server
+    with httpx.Client(base_url=url) as admin:
+        assert admin.post("/login", data={"key": ADMIN}).status_code == 303
+        forged = admin.post(
+            "/api/upload",
+            files={"file": ("csrf.txt", b"Planted by another site.")},
+            headers={"Origin": allowed_site.origin},
+        )
+        assert forged.status_code == 401, forged.text  # the cookie is not its key
+        assert not list(folder.rglob("csrf.txt"))
+        widget = admin.post(  # what an allowed site may do: ask, with the key it was given
+            "/api/ask",
+            json={"question": "Who translated the interview?"},
+            headers={"Origin": allowed_site.origin, "X-API-Key": API_KEY},
+            timeout=30,
+        )
+        assert widget.status_code == 200
 
 
 def test_odd_input_gets_a_one_line_refusal_not_exception_text(app_server: str) -> None:

@@ -35,10 +35,13 @@ OPEN_PATHS = {"/api/health", "/embed.js", "/login", "/favicon.ico"}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "via")
-# Routes that answer or store something: the REST API's and every way Gradio runs an event.
+# Routes that answer or store something: the REST API's, uploads, and every way Gradio runs
+# an event.
 LIMITED = (
     "/api/ask",
     "/api/feedback",
+    "/api/upload",
+    "/gradio_api/upload",
     "/gradio_api/queue/join",
     "/gradio_api/run/",
     "/gradio_api/api/",
@@ -73,11 +76,22 @@ def is_loopback(host: str) -> bool:
 
 
 def presented_key(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
-    """The key a request carries, from a header or the login cookie (a session token)."""
+    """The key a request carries, from a header or the login cookie (a session token).
+
+    The cookie counts only for this server's own pages. A browser sends it with requests
+    from any page of the same site, and SameSite ignores ports: an allowed site on another
+    port of the same host could otherwise act with a signed-in admin's cookie. Other sites
+    present a key themselves (the widget's ``data-key``).
+    """
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return headers.get("x-api-key") or cookies.get(COOKIE)
+    if headers.get("x-api-key"):
+        return headers["x-api-key"]
+    origin = headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+        return None
+    return cookies.get(COOKIE)
 
 
 @functools.lru_cache(maxsize=8)  # every request compares against it: derive it once per key
@@ -352,7 +366,7 @@ def _limited(limiter: RateLimiter, connection: HTTPConnection) -> Response | Non
     seconds = math.ceil(wait)
     return _refuse(
         429,
-        f"too many questions; try again in {seconds} s (RAG_RATE_LIMIT_PER_MINUTE)",
+        f"too many requests; try again in {seconds} s (RAG_RATE_LIMIT_PER_MINUTE)",
         {"Retry-After": str(seconds)},
     )
 
