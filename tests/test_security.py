@@ -545,6 +545,9 @@ def test_odd_input_gets_a_one_line_refusal_not_exception_text(app_server: str) -
             app_server + path, content=huge, headers={"Content-Type": "application/json"}
         )
         assert response.status_code == 400 and set(response.json()) == {"error"}, path
+    not_a_file = httpx.post(f"{app_server}/api/upload", files={"file": (None, "x")})
+    assert not_a_file.status_code == 422 and "UploadFile" not in not_a_file.text
+    assert "multipart file field named 'file'" in not_a_file.json()["error"]
     respond = next(i for i, inputs in _events(app_server) if inputs == 4)
     done = _event(app_server, respond, ["\ud800 border?", [], [], {}])
     assert done["success"] is True  # the question is shown (as ?) and refused in the chat

@@ -127,6 +127,8 @@ def _validation_message(
         return 400, "the request body is not valid JSON"
     if loc[:1] == ("body",) and len(loc) == 1:
         return 400, 'the request body must be a JSON object like {"question": "..."}'
+    if path == "/api/upload":
+        return 422, "send the document as a multipart file field named 'file'"
     body = exc.body if isinstance(exc.body, dict) else {}
     try:
         if path == "/api/feedback":
