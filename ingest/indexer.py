@@ -15,7 +15,9 @@ from typing import Any, cast
 from ingest.chunking import Chunk, Chunker
 from ingest.ids import chunk_ids
 from ingest.loaders import LOADERS, LoadedDocument, LoadError, load
+from rag.retrieval.passages import quotable_spans
 from rag.store import PassageMeta, Record, Store
+from rag.text import script_of
 
 EMBED_BATCH = 256
 
@@ -94,6 +96,7 @@ def _metadata(chunk: Chunk, index: int, document: LoadedDocument, shown: str) ->
         "page": chunk.page,
         "page_end": chunk.page_end,
         "context": chunk.context,
+        "script": script_of(chunk.text) or None,
     }
     return cast(PassageMeta, {k: v for k, v in values.items() if v is not None})
 
@@ -187,6 +190,15 @@ class Indexer:
         new = [r for p in plans for r in p.new]
         for lo in range(0, len(new), batch):
             part = new[lo : lo + batch]
+            # Sentences before their passage: a kill in between leaves only harmless vectors
+            # that the next ingest overwrites, never a passage without its sentences.
+            sentences = [
+                (r[0], s, e, r[1][s:e]) for r in part for s, e in quotable_spans(r[1], r[2])
+            ]
+            for at in range(0, len(sentences), batch):
+                some = sentences[at : at + batch]
+                vectors = store.embedder.embed([text for *_, text in some])
+                store.upsert_sentences([(id_, s, e) for id_, s, e, _ in some], vectors)
             store.upsert(part, store.embedder.embed([r[1] for r in part]))
         moved = [r for p in plans for r in p.moved]
         for lo in range(0, len(moved), batch):

@@ -168,6 +168,34 @@ def _html_fallback_text(raw: str) -> str:
     return "\n".join(p for p in parts if p)
 
 
+_ENDS_BLOCK = re.compile(r"[.!?:;…\"”»)]\s*$")
+WRAPPED = 0.75  # a line this close to the page's longest was cut by the layout, not ended
+
+
+def unwrap(text: str) -> str:
+    """A PDF page's lines joined back into paragraphs.
+
+    PDF text comes one printed line per line; a sentence broken by the layout would become
+    fragments ("order the coated" / "evaporator version AW-9C"). A line that runs nearly the
+    full width and does not end a sentence continues on the next line.
+    """
+    lines = text.split("\n")
+    widest = max((len(line) for line in lines), default=0)
+    out: list[str] = []
+    for line in lines:
+        previous = out[-1] if out else ""
+        if (
+            previous
+            and line.strip()
+            and len(previous) >= WRAPPED * widest
+            and not _ENDS_BLOCK.search(previous)
+        ):
+            out[-1] = previous.rstrip() + " " + line.lstrip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def load_pdf(path: Path) -> LoadedDocument:
     """The text layer page by page; page boundaries kept for citations."""
     from pypdf import PdfReader
@@ -177,7 +205,7 @@ def load_pdf(path: Path) -> LoadedDocument:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise LoadError("encrypted PDF; decrypt it first")
-        page_texts = [clean_text(page.extract_text() or "") for page in reader.pages]
+        page_texts = [unwrap(clean_text(page.extract_text() or "")) for page in reader.pages]
         info = reader.metadata
         meta_title = (info.title or "").strip() if info else ""
     except LoadError:

@@ -69,24 +69,35 @@ class Answer:
     retrieved: tuple[str, ...] = ()
     # Names this answer when a user rates it (``rag.feedback``); unique per answer given.
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # How sure the answerer is (0..1) that the quote answers, or for a decline that nothing
+    # read does; None when the answerer does not say (a language model).
+    confidence: float | None = None
+    # A decline's closest passages, to read instead: shown like citations, but they are not
+    # citations (the answer claims nothing from them), so no marker refers to them.
+    related: tuple[Citation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: plain types only."""
         data = asdict(self)
         data["citations"] = list(data["citations"])
+        data["related"] = list(data["related"])
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
         """The answer an earlier ``to_dict`` (or the API) gave, as the object again."""
-        citations = tuple(
-            Citation(**{**c, "support": Support(**c["support"]) if c.get("support") else None})
-            for c in data.get("citations", ())
-        )
+
+        def citations(key: str) -> tuple[Citation, ...]:
+            return tuple(
+                Citation(**{**c, "support": Support(**c["support"]) if c.get("support") else None})
+                for c in data.get(key, ())
+            )
+
         return cls(
             **{
                 **data,
-                "citations": citations,
+                "citations": citations("citations"),
+                "related": citations("related"),
                 "timings": Timings(**data.get("timings", {})),
                 "retrieved": tuple(data.get("retrieved", ())),
             }

@@ -48,7 +48,10 @@ class Pipeline:
         store = store or Store.open(settings)
         retriever = HybridRetriever(store=store, k=settings.answer_k)
         return cls(
-            settings, store, retriever, make_answerer(settings, store.embedder, retriever.idf)
+            settings,
+            store,
+            retriever,
+            make_answerer(settings, store.embedder, retriever.idf, store),
         )
 
     def warm(self) -> int:

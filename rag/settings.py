@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CORPUS = Path(__file__).parent / "corpus" / "sternik-interview-2016.txt"
@@ -102,7 +102,19 @@ class Settings(BaseSettings):
             raise ValueError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE")
         if not self.embedding_model:
             self.embedding_model = DEFAULT_EMBEDDING_MODELS[self.embedding_provider]
+            self._model_chosen = False
         return self
+
+    _model_chosen: bool = PrivateAttr(True)
+
+    @property
+    def embedding_chosen(self) -> bool:
+        """Whether the embedding model was set rather than defaulted.
+
+        A default yields to the model an existing collection was built with, so upgrading
+        never strands a store.
+        """
+        return self._model_chosen or "embedding_provider" in self.model_fields_set
 
     @property
     def chroma_path(self) -> Path:
@@ -116,6 +128,6 @@ class Settings(BaseSettings):
 
 
 DEFAULT_EMBEDDING_MODELS = {
-    "onnx": "all-MiniLM-L6-v2-int8",
+    "onnx": "multilingual-e5-small-q4",
     "openai": "text-embedding-3-small",
 }

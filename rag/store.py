@@ -43,9 +43,12 @@ class PassageMeta(TypedDict, total=False):
     page: int
     page_end: int
     context: str  # the interviewer's question or heading the passage answers
+    script: str  # the writing system most of its letters are in ("latin", "cyrillic"...)
 
 
 Record = tuple[str, str, PassageMeta]  # id, text, metadata
+Sentence = tuple[str, int, int]  # passage id, start, end (offsets into the passage text)
+SENTENCES = ".sentences"  # suffix of the collection holding each passage's sentence vectors
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
@@ -99,10 +102,12 @@ class Store:
         collection: Collection,
         embedder: Embedder,
         lock: IO[str] | None = None,
+        sentences: Collection | None = None,
     ) -> None:
         self.settings = settings
         self._client = client
         self._collection = collection
+        self._sentences = sentences
         self.embedder = embedder
         self._lock = lock
 
@@ -112,13 +117,15 @@ class Store:
         lock = None if settings.chroma_host else _lock(settings, write)
         try:
             client = _client(settings)
+            settings = _adopt_stored_model(client, settings)
             embedder = embedder_for(settings)
             collection = _collection(client, settings, embedder, create=write)
+            sentences = _sentence_collection(client, settings, create=write)
         except BaseException:
             if lock:
                 lock.close()
             raise
-        return cls(settings, client, collection, embedder, lock)
+        return cls(settings, client, collection, embedder, lock, sentences)
 
     def close(self) -> None:
         """Release the embedded store's lock."""
@@ -175,9 +182,13 @@ class Store:
         assert vectors is not None  # asked for with include=["embeddings"]
         return dict(zip(found["ids"], list(vectors), strict=True))
 
-    def nearest(self, vectors: Vectors, n: int) -> list[list[str]]:
-        """For each query vector, the ids of the ``n`` nearest passages, nearest first."""
-        found = self._collection.query(query_embeddings=vectors, n_results=n, include=[])
+    def nearest(
+        self, vectors: Vectors, n: int, where: dict[str, Any] | None = None
+    ) -> list[list[str]]:
+        """For each query vector, the ``n`` nearest passages matching ``where``, nearest first."""
+        found = self._collection.query(
+            query_embeddings=vectors, n_results=n, where=where, include=[]
+        )
         return [list(ids) for ids in found["ids"]]
 
     def upsert(self, records: Sequence[Record], vectors: Vectors | Sequence[Any]) -> None:
@@ -190,8 +201,33 @@ class Store:
         )
 
     def delete(self, ids: Sequence[str]) -> None:
-        """Remove passages by id."""
+        """Remove passages by id, with their sentences."""
         self._collection.delete(ids=list(ids))
+        if self._sentences is not None and ids:
+            self._sentences.delete(where=_of_passages(ids))
+
+    def upsert_sentences(self, sentences: Sequence[Sentence], vectors: Vectors) -> None:
+        """Write the quotable sentences' vectors, so answering embeds only the question."""
+        if self._sentences is None or not sentences:
+            return
+        self._sentences.upsert(
+            ids=[f"{id_}@{start}-{end}" for id_, start, end in sentences],
+            metadatas=[{"passage": id_, "start": s, "end": e} for id_, s, e in sentences],
+            embeddings=list(vectors),
+        )
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[Sentence, Any]:
+        """The stored vector of each sentence of these passages (none for older stores)."""
+        if self._sentences is None or not ids:
+            return {}
+        found = self._sentences.get(where=_of_passages(ids), include=["metadatas", "embeddings"])
+        metadatas = found["metadatas"] or []
+        vectors = found["embeddings"]
+        assert vectors is not None  # asked for with include=["embeddings"]
+        return {
+            (str(m["passage"]), int(m["start"]), int(m["end"])): vector  # type: ignore[arg-type]
+            for m, vector in zip(metadatas, vectors, strict=True)
+        }
 
     def records(self, where: dict[str, Any] | None = None) -> Iterator[Record]:
         """Every (id, text, metadata), a page at a time."""
@@ -220,6 +256,48 @@ class Store:
             collection_name=self.settings.collection,
             embedding_function=LangChainEmbeddings(self.embedder),
         )
+
+
+def _of_passages(ids: Sequence[str]) -> Any:
+    """A Chroma filter for the sentences of these passages."""
+    return {"passage": {"$in": list(ids)}}
+
+
+def _adopt_stored_model(client: ClientAPI, settings: Settings) -> Settings:
+    """The settings with the bundled model an existing collection was built with.
+
+    Unless the user chose a model: a store filled before the default changed keeps answering.
+    """
+    if settings.embedding_chosen:
+        return settings
+    try:
+        metadata = client.get_collection(settings.collection).metadata or {}
+    except NotFoundError:
+        return settings
+    provider, _, model = str(metadata.get(MODEL_KEY, "")).partition(":")
+    if provider == "onnx" and model and model != settings.embedding_model:
+        return settings.model_copy(update={"embedding_model": model})
+    return settings
+
+
+def _sentence_collection(
+    client: ClientAPI, settings: Settings, *, create: bool
+) -> Collection | None:
+    """The passages' sentence vectors (absent in stores built before it existed)."""
+    name = settings.collection[: 512 - len(SENTENCES)] + SENTENCES
+    if create:
+        function = ChromaEmbeddingFunction(
+            settings.embedding_provider, settings.embedding_model, settings.embedding_base_url
+        )
+        return client.get_or_create_collection(
+            name,
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=function,  # type: ignore[arg-type]
+        )
+    try:
+        return client.get_collection(name)
+    except NotFoundError:
+        return None
 
 
 def _collection(

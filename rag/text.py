@@ -38,12 +38,34 @@ def flat_idf(term: str) -> float:
     return 1.0
 
 
+class _Stemmer:
+    """Snowball stemming: Russian for Cyrillic words, English for the rest.
+
+    A Russian question over a Russian document then matches "границы" to "граница".
+    """
+
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._english = Stemmer.Stemmer("english")
+        self._russian = Stemmer.Stemmer("russian")
+
+    def stemWord(self, word: str) -> str:
+        language = self._russian if _CYRILLIC.search(word) else self._english
+        stem: str = language.stemWord(word)
+        return stem
+
+    def stemWords(self, words: list[str]) -> list[str]:
+        return [self.stemWord(w) for w in words]
+
+
+_CYRILLIC = re.compile("[а-яё]", re.I)
+
+
 @lru_cache(maxsize=1)
 def stemmer() -> object:
-    """The one English Snowball stemmer, shared by the keyword index and term matching."""
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+    """The one stemmer, shared by the keyword index and term matching."""
+    return _Stemmer()
 
 
 # Terms, and the kind of fact a question asks for.
@@ -60,7 +82,12 @@ _STOPWORDS = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-_HAS_NUMBER = re.compile(rf"\d|\b(?:{'|'.join(NUMBER_WORDS)})\b", re.I)
+# A quantity: a cardinal number (not "201st", not a bare year) or a number word.
+_QUANTITY = re.compile(
+    rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d+(?:[.,]\d+)*(?!\d)(?!st\b|nd\b|rd\b|th\b|-?(?:й|го|я)\b)"
+    rf"|\b(?:{'|'.join(NUMBER_WORDS)})\b|\b(?:тысяч|миллион|миллиард)\w*",
+    re.I,
+)
 _HAS_DATE = re.compile(
     rf"\b(?:{'|'.join(MONTH_NAMES)})\b|\b(?:1[89]|20)\d\d\b|\b\d{{4}}-\d\d-\d\d\b", re.I
 )
@@ -69,7 +96,8 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "date",
         re.compile(
-            r"\bwhen\b|\bwhat (?:year|date|month|day)\b|\bwhich year\b|\bsince when\b|\bкогда\b",
+            r"\bwhen\b|\bwhat (?:year|date|month|day)\b|\bwhich year\b|\bsince when\b|"
+            r"\bкогда\b|\bв каком году\b|\bкакого числа\b|\bс какого\b",
             re.I,
         ),
     ),
@@ -79,11 +107,12 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
             r"\bhow (?:long|many|much|far|high|big|large|old|tall|wide|deep|often)\b|"
             r"\bwhat (?:is |was )?the "
             r"(?:length|number|size|height|population|amount|share|total)\b|"
-            r"\bwhat percentage\b|\bсколько\b|\bкакова (?:длина|протяж)",
+            r"\bwhat percentage\b|\bсколько\b|"
+            r"\bкаков[аоы]? (?:длина|протяж|размер|объ[её]м|доля|стоимость|число|количество|сумма)",
             re.I,
         ),
     ),
-    ("person", re.compile(r"^\s*(?:who|whom|кто)\b|\bwho (?:is|was|are|were)\b", re.I)),
+    ("person", re.compile(r"^\s*(?:who|whom|кто|кем|кого)\b|\bwho (?:is|was|are|were)\b", re.I)),
     ("reason", re.compile(r"^\s*(?:why|for what reason|почему|зачем)\b", re.I)),
 )
 _HAS_REASON = re.compile(
@@ -112,7 +141,7 @@ def expected_kind(question: str) -> Kind:
 def has_kind(sentence: str, kind: Kind) -> bool:
     """Whether a sentence contains a fact of the given kind."""
     if kind == "number":
-        return bool(_HAS_NUMBER.search(sentence))
+        return bool(_QUANTITY.search(sentence))
     if kind == "date":
         return bool(_HAS_DATE.search(sentence))
     if kind == "person":
@@ -141,6 +170,10 @@ _BOUNDARY = re.compile(
     r"(?<=[.!?…])(?P<close>[\"'”’»)\]]*)\s+(?=[\"'“‘«(\[–—-]?\s?[A-ZА-ЯЁ0-9])|\n+"
 )
 _LEAD = re.compile(r"^[\s\-–—•*>]+")
+_ABBREVIATION = re.compile(
+    r"(?<![\w.])(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|Prof|St|No|Nos|"
+    r"Fig|vs|approx|Rev|Gen|Col|Lt|Sgt|Inc|Ltd|Co|e\.g|i\.e|т\.е|т\.д|ул|им|гг?)\.$"
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -148,6 +181,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
+        if "\n" not in m.group(0) and _ABBREVIATION.search(text, max(0, m.start() - 8), m.start()):
+            continue  # "Aug. 4", "Dr. Lee", "Rev. 3": a full stop that ends no sentence
         _add(text, start, m.start() + len(m.group("close") or ""), spans)
         start = m.end()
     _add(text, start, len(text), spans)
@@ -163,6 +198,18 @@ def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+def script_of(text: str) -> str:
+    """The writing system most of a text's letters are in ("latin", "cyrillic"...), or ""."""
+    import unicodedata
+
+    counts: dict[str, int] = {}
+    for char in text[:2000]:
+        if char.isalpha():
+            name = unicodedata.name(char, "").split(" ")[0]
+            counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=lambda k: counts[k]).lower() if counts else ""
 
 
 def is_question(sentence: str) -> bool:

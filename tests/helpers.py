@@ -44,6 +44,10 @@ class CountingEmbedder:
         self.texts += len(texts)
         return self.inner.embed(texts)  # type: ignore[attr-defined, no-any-return]
 
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        self.texts += len(texts)
+        return self.inner.embed_queries(texts)  # type: ignore[attr-defined, no-any-return]
+
 
 def make_pdf(path: Path, pages: list[str], title: str = "Border PDF") -> None:
     """A PDF with a text layer, one page per string."""

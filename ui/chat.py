@@ -69,7 +69,7 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
             answer = chunk.answer
             contexts = {
                 c.chunk_id: ctx
-                for c in answer.citations
+                for c in (*answer.citations, *answer.related)
                 if (ctx := passage_in_context(rag_app.store, c.chunk_id)) is not None
             }
             html = answer_html(answer, contexts, ratable=rag_app.feedback is not None)

@@ -91,6 +91,19 @@ def answer_html(
             for c in answer.citations
         )
         parts.append(f'<div class="rag-sources">{sources}</div>')
+    if answer.related:
+        # A decline's closest passages: opened like sources, but no claim cites them.
+        contexts = contexts or {}
+        related = "".join(
+            _source(c, contexts.get(c.chunk_id), f"{uid}-rel", "").replace(
+                f'<span class="rag-n">[{c.n}]</span> ', ""
+            )
+            for c in answer.related
+        )
+        parts.append(
+            f'<div class="rag-sources rag-related"><div class="rag-related-head">'
+            f"Closest passages</div>{related}</div>"
+        )
     return "\n".join(parts)
 
 
@@ -110,7 +123,9 @@ def as_text(answer: Answer, width: int = 100) -> str:
         lines += ["", textwrap.fill(f"Note: {answer.notice}", width)]
     if answer.citations:
         lines += ["", "Sources:"]
-    for c in answer.citations:
+    if answer.related:
+        lines += ["", "Closest passages (not cited):"]
+    for c in answer.citations or answer.related:
         where = f"characters {c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
         title = c.title or c.filename or c.source
         lines.append(f"[{c.n}] {title}{f' ({c.date})' if c.date else ''}, {where}")

@@ -7,17 +7,24 @@ Offline the extractive one answers; a generative one when an LLM is set.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rag.answering.base import Answerer
 from rag.embeddings.base import Embedder
 from rag.settings import Settings
 from rag.text import Idf
 
+if TYPE_CHECKING:
+    from rag.store import Store
 
-def make_answerer(settings: Settings, embedder: Embedder, idf: Idf | None = None) -> Answerer:
+
+def make_answerer(
+    settings: Settings, embedder: Embedder, idf: Idf | None = None, store: Store | None = None
+) -> Answerer:
     """The answerer the settings select; a generative one falls back to the extractive one."""
     from rag.answering.extractive import ExtractiveAnswerer
 
-    extractive = ExtractiveAnswerer(embedder, idf)
+    extractive = ExtractiveAnswerer(embedder, idf, store)
     choice = settings.answerer
     if choice == "auto":
         choice = "openai" if settings.llm_configured else "extractive"

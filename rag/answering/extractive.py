@@ -1,70 +1,72 @@
-"""The offline answerer: the best-supported sentences of the retrieved passages, cited.
+"""The offline answerer: the sentence that answers, quoted and cited, or an honest decline.
 
 It quotes, so it cannot invent, and every sentence it returns is cited to the passage it was
-cut from: correct citations by construction. It never answers with a question (interviews
-restate the user's words in their questions), prefers a sentence holding the kind of fact
-asked for, and declines when no sentence is supported well enough.
-
-A sentence's score mixes its embedding similarity to the question with how much of the
-question's weight (words weighted by rarity in the store) it covers. A question about
-something the documents never mention ("the GDP of Turkmenistan") leaves its rarest word
-uncovered by every sentence and so scores low: that is what lets the threshold separate
-answers from near misses.
+cut from: correct citations by construction. Which sentence, and whether any, is decided by
+a small calibrated model (``decision``) over each candidate's ``signals``; the candidates are
+the quotable sentences of the retrieved passages (their vectors stored at ingest, so only the
+question is embedded here) and, for a question about the document itself, the lines of its
+header (title, date, byline). A declined answer cites nothing but offers the closest passages
+as ``related``, and every answer carries the model's ``confidence``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer import Answer, defuse_markers
+from rag.answer import Answer, Citation, defuse_markers
 from rag.answering.base import AnswerRequest, Event, declined
+from rag.answering.decision import Decision, decision_for
+from rag.answering.signals import about_document, question_names, signals
 from rag.answering.support import coverage
 from rag.conversation import Turn
 from rag.embeddings.base import Embedder
 from rag.retrieval.passages import Passage
-from rag.text import (
-    Idf,
-    Kind,
-    content_terms,
-    expected_kind,
-    flat_idf,
-    has_kind,
-    is_question,
-    split_sentences,
-    topic_terms,
-)
+from rag.text import Idf, content_terms, expected_kind, flat_idf, split_sentences, topic_terms
 
-# Calibrated on tests/data/qa.jsonl (see the README's "Answers" section).
-THRESHOLD = 0.5
+if TYPE_CHECKING:
+    from rag.store import Store
+
 MAX_UNITS = 2
-SECOND_RATIO = 0.85  # a second quote joins only when nearly as well supported as the first
-MIN_SENTENCE_CHARS = 20
-PAIR_PENALTY = 0.03  # two sentences must beat one by this much to be quoted together
-WARM_LIMIT = 500  # passages (about 2,500 sentences, 15-20 s of embedding on 2 cores)
+RELATED = 3  # closest passages a decline offers
+HEADER_LINES = 8  # a document's first lines that may be its title, date and byline
+MAX_HEADER_LINE = 160
+WARM_LIMIT = 500  # passages whose sentences a store without a sentence index embeds at start
 WARM_BATCH = 32  # at most the cache's per-call limit, so warmed vectors are kept
-KIND_BONUS = 0.08  # holding the kind of fact asked for (a number for "how many")
-KIND_MISS_PENALTY = 0.15
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One sentence, or two adjacent ones, of a passage, with its scores."""
+    """One quotable span of a passage, with the model's probability that it answers."""
 
     passage: Passage
     start: int
     end: int
-    dense: float
-    lexical: float
-    score: float
+    probability: float = 0.0
 
     @property
     def text(self) -> str:
         """The quoted text."""
         return self.passage.text[self.start : self.end]
+
+
+def header_spans(passage: Passage) -> list[tuple[int, int]]:
+    """The short opening lines of a document's first passage: its title, date and byline."""
+    if int(passage.metadata.get("chunk_index", -1)) != 0:
+        return []
+    spans = []
+    offset = 0
+    for line in passage.text.split("\n"):
+        start = offset + len(line) - len(line.lstrip())
+        offset += len(line) + 1
+        if line.strip() and len(line.strip()) <= MAX_HEADER_LINE:
+            spans.append((start, start + len(line.strip())))
+        if len(spans) == HEADER_LINES or len(line.strip()) > MAX_HEADER_LINE:
+            break
+    return spans
 
 
 class ExtractiveAnswerer:
@@ -73,41 +75,60 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(
-        self, embedder: Embedder, idf: Idf | None = None, threshold: float = THRESHOLD
+        self,
+        embedder: Embedder,
+        idf: Idf | None = None,
+        store: Store | None = None,
+        decision: Decision | None = None,
     ) -> None:
         self.embedder = embedder
         self.idf = idf or flat_idf
-        self.threshold = threshold
+        self.store = store
+        self._decision = decision
 
-    def _sentences(self, passage: Passage) -> list[tuple[int, int]]:
-        title = passage.metadata.get("title")
-        spans = []
-        for start, end in split_sentences(passage.text):
-            sentence = passage.text[start:end]
-            if start < passage.asked_until or is_question(sentence) or sentence == title:
-                continue
-            if len(sentence) >= MIN_SENTENCE_CHARS:
-                spans.append((start, end))
-        return spans
+    @property
+    def decision(self) -> Decision:
+        """The decision model trained with this embedder (loaded on first use)."""
+        if self._decision is None:
+            self._decision = decision_for(self.embedder.model_id)
+        return self._decision
 
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         """No rewrite offline: the pipeline searches with the recent user turns."""
         return None
 
     def warm(self, passages: Iterable[Passage], limit: int = WARM_LIMIT) -> int:
-        """Embed the quotable sentences of up to ``limit`` passages ahead of any question.
+        """Embed sentences of up to ``limit`` passages that have no stored sentence vectors.
 
-        Sentence vectors are cached by text, so a server that warms at start answers its
-        first questions as fast as its later ones. Returns how many sentences were embedded.
+        Only stores ingested before the sentence index have such passages. Returns how many
+        sentences it embedded.
         """
-        texts: list[str] = []
-        for count, passage in enumerate(passages):
-            if count >= limit:
-                break
-            texts.extend(passage.text[s:e] for s, e in self._sentences(passage))
+        chosen = [p for _, p in zip(range(limit), passages, strict=False)]
+        stored = self._stored([p.chunk_id for p in chosen])
+        texts = [
+            p.text[s:e] for p in chosen for s, e in p.sentences if (p.chunk_id, s, e) not in stored
+        ]
         for lo in range(0, len(texts), WARM_BATCH):
             self.embedder.embed(texts[lo : lo + WARM_BATCH])
         return len(texts)
+
+    def _stored(self, ids: Sequence[str]) -> dict[tuple[str, int, int], np.ndarray]:
+        return self.store.sentence_vectors(ids) if self.store is not None else {}
+
+    def _passages(self, request: AnswerRequest) -> list[Passage]:
+        """The retrieved passages, and for a question about the document its first passage."""
+        passages = list(request.passages)
+        if self.store is None or not passages or not about_document(request.question):
+            return passages
+        source = passages[0].metadata.get("source")
+        if not source:
+            return passages
+        for id_, text, meta in self.store.records(
+            where={"$and": [{"source": source}, {"chunk_index": 0}]}
+        ):
+            if all(p.chunk_id != id_ for p in passages):
+                passages.append(Passage(len(passages) + 1, id_, text, dict(meta), 0.0))
+        return passages
 
     def weights(self, request: AnswerRequest) -> dict[str, float]:
         """Question terms weighted by rarity; words from earlier turns count half."""
@@ -116,71 +137,108 @@ class ExtractiveAnswerer:
         return weights
 
     def candidates(self, request: AnswerRequest) -> list[Candidate]:
-        """Every statement sentence (and adjacent pair) of the passages, best first."""
-        spans = [(p, s, e) for p in request.passages for s, e in self._sentences(p)]
-        if not spans:
+        """Every quotable span of the passages with its probability of answering, unranked."""
+        found, features = self.features(request)
+        if not found:
             return []
+        probabilities = self.decision.probability(features)
+        return [replace(c, probability=float(p)) for c, p in zip(found, probabilities, strict=True)]
+
+    def features(self, request: AnswerRequest) -> tuple[list[Candidate], np.ndarray]:
+        """Every quotable span of the passages with its signals (what training learns from)."""
+        passages = self._passages(request)
+        units = [
+            (p, s, e, header)
+            for p in passages
+            for header, spans in ((False, p.sentences), (True, header_spans(p)))
+            for s, e in spans
+        ]
+        units = list({(u[0].chunk_id, u[1], u[2]): u for u in units}.values())
+        if not units:
+            return [], np.zeros((0, 0))
+        stored = self._stored([p.chunk_id for p in passages])
+        missing = [(p.chunk_id, s, e) for p, s, e, _ in units if (p.chunk_id, s, e) not in stored]
+        if missing:
+            texts = {p.chunk_id: p.text for p in passages}
+            computed = self.embedder.embed([texts[i][s:e] for i, s, e in missing])
+            stored = {**stored, **dict(zip(missing, computed, strict=True))}
+        vectors = np.vstack([stored[p.chunk_id, s, e] for p, s, e, _ in units])
+        query = self.embedder.embed_queries([request.query])[0]
         kind = expected_kind(request.question)
         if kind == "other":
             kind = expected_kind(request.query)
         weights = self.weights(request)
-        vectors = self.embedder.embed([request.query, *(p.text[s:e] for p, s, e in spans)])
-        query, sentence_vectors = vectors[0], vectors[1:]
-        terms = [set(content_terms(p.text[s:e])) for p, s, e in spans]
-        contexts = {
-            p.chunk_id: set(content_terms(str(p.metadata.get("context") or "")))
-            for p in request.passages
-        }
-        out = []
-        for i, (passage, start, end) in enumerate(spans):
-            units = [(start, end, sentence_vectors[i], terms[i], 0.0)]
-            if i and spans[i - 1][0] is passage:
-                pair = sentence_vectors[i - 1] + sentence_vectors[i]
-                pair = pair / max(float(np.linalg.norm(pair)), 1e-9)
-                units.append((spans[i - 1][1], end, pair, terms[i - 1] | terms[i], PAIR_PENALTY))
-            for s, e, vector, unit_terms, penalty in units:
-                dense = float(vector @ query)
-                lexical = coverage(weights, unit_terms, contexts[passage.chunk_id])
-                text = passage.text[s:e]
-                score = self._score(dense, lexical, kind, text, passage.rank) - penalty
-                out.append(Candidate(passage, s, e, dense, lexical, score))
-        return sorted(out, key=lambda c: -c.score)
-
-    @staticmethod
-    def _score(dense: float, lexical: float, kind: Kind, text: str, rank: int) -> float:
-        score = 0.5 * dense + 0.5 * lexical
-        if kind != "other":
-            # A number or a date asked for and absent means this is not the answer.
-            miss = KIND_MISS_PENALTY if kind in ("number", "date") else KIND_BONUS
-            score += KIND_BONUS if has_kind(text, kind) else -miss
-        return score + 0.04 / math.sqrt(rank)
+        unseen = self.idf("\uffff")
+        topic = topic_terms(request.question) or topic_terms(request.query)
+        known = sum(self.idf(t) < unseen for t in topic) / len(topic) if topic else 1.0
+        features = signals(
+            dense=vectors @ query,
+            texts=[p.text[s:e] for p, s, e, _ in units],
+            contexts=[str(p.metadata.get("context") or "") for p, *_ in units],
+            ranks=[p.rank for p, *_ in units],
+            headers=[h for *_, h in units],
+            weights=weights,
+            known=known,
+            kind=kind,
+            names=question_names(request.question),
+            document_question=about_document(request.question),
+        )
+        return [Candidate(p, s, e) for p, s, e, _ in units], features
 
     def stream(self, request: AnswerRequest) -> Iterator[Event]:
-        """Quote the best-supported text (and a nearly as good second), or decline.
+        """Quote the best candidate (a second for another part), or decline with related passages.
 
-        The answer's ``retrieved`` lists the passages reranked by their best sentence's
-        score: a second, finer ranking than retrieval's, which evaluation scores.
+        The answer's ``retrieved`` lists the passages reranked by their best candidate: a
+        second, finer ranking than retrieval's, which evaluation scores.
         """
-        ranked = self.candidates(request)
-        reranked = tuple(
-            dict.fromkeys(
-                [c.passage.chunk_id for c in ranked] + [p.chunk_id for p in request.passages]
+        ranked = sorted(self.candidates(request), key=lambda c: -c.probability)
+        best_of: dict[str, Candidate] = {}
+        for candidate in ranked:
+            best_of.setdefault(candidate.passage.chunk_id, candidate)
+        reranked = tuple(dict.fromkeys([*best_of, *(p.chunk_id for p in request.passages)]))
+        if not ranked or ranked[0].probability < self.decision.threshold:
+            confidence = 1.0 - ranked[0].probability if ranked else 1.0
+            related = [
+                c.passage.citation(n, (c.start, c.end))
+                for n, c in enumerate(list(best_of.values())[:RELATED], 1)
+            ]
+            answer = replace(
+                declined(request.question, self.name),
+                retrieved=reranked,
+                related=tuple(related),
+                confidence=round(confidence, 4),
             )
-        )
-        if not ranked or ranked[0].score < self.threshold:
-            answer = replace(declined(request.question, self.name), retrieved=reranked)
             yield answer.answer
             yield answer
             return
-        chosen = [ranked[0]]
-        for candidate in ranked[1:]:
-            if len(chosen) == MAX_UNITS or candidate.score < SECOND_RATIO * ranked[0].score:
-                break
-            if not any(_overlap(candidate, c) for c in chosen):
-                chosen.append(candidate)
+        chosen = [ranked[0], *self._second(request, ranked)]
         chosen.sort(key=lambda c: (c.passage.rank, c.start))
         for event in self._cite(request, chosen):
-            yield replace(event, retrieved=reranked) if isinstance(event, Answer) else event
+            if isinstance(event, Answer):
+                event = replace(
+                    event, retrieved=reranked, confidence=round(ranked[0].probability, 4)
+                )
+            yield event
+
+    def _second(self, request: AnswerRequest, ranked: list[Candidate]) -> list[Candidate]:
+        """A second quote only for a part of the question the first leaves out.
+
+        It must be likely enough on its own and cover question terms the first does not.
+        """
+        first = ranked[0]
+        weights = {t: self.idf(t) for t in topic_terms(request.question)}
+        first_terms = set(content_terms(first.text))
+        missing = {t: w for t, w in weights.items() if coverage({t: w}, first_terms) == 0}
+        if not missing:
+            return []
+        for candidate in ranked[1 : MAX_UNITS + 4]:
+            if candidate.probability < self.decision.threshold:
+                break
+            if _overlap(candidate, first):
+                continue
+            if coverage(missing, set(content_terms(candidate.text))) > 0:
+                return [candidate]
+        return []
 
     def _cite(self, request: AnswerRequest, chosen: Sequence[Candidate]) -> Iterator[Event]:
         numbers: dict[str, int] = {}
@@ -202,9 +260,12 @@ class ExtractiveAnswerer:
             yield part if not parts else " " + part
             parts.append(part)
         by_id = {c.passage.chunk_id: c.passage for c in chosen}
+        citations: tuple[Citation, ...] = tuple(
+            by_id[i].citation(n, supports[i]) for i, n in numbers.items()
+        )
         yield Answer(
             answer=" ".join(parts),
-            citations=tuple(by_id[i].citation(n, supports[i]) for i, n in numbers.items()),
+            citations=citations,
             answerable=True,
             answerer=self.name,
             question=request.question,

@@ -10,14 +10,18 @@ from rag.settings import Settings
 
 
 def _onnx(model: str, base_url: str | None) -> Embedder:
-    from rag.embeddings.minilm import MiniLMEmbedder
+    if model == "multilingual-e5-small-q4":
+        from rag.embeddings.e5 import E5Embedder
 
-    if model != "all-MiniLM-L6-v2-int8":
-        raise ValueError(
-            f"RAG_EMBEDDING_MODEL={model!r} is not bundled; the onnx provider has "
-            "'all-MiniLM-L6-v2-int8'"
-        )
-    return MiniLMEmbedder()
+        return E5Embedder()
+    if model == "all-MiniLM-L6-v2-int8":
+        from rag.embeddings.minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+    raise ValueError(
+        f"RAG_EMBEDDING_MODEL={model!r} is not bundled; the onnx provider has "
+        "'multilingual-e5-small-q4' and 'all-MiniLM-L6-v2-int8'"
+    )
 
 
 def _openai(model: str, base_url: str | None) -> Embedder:

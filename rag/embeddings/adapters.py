@@ -29,8 +29,9 @@ class LangChainEmbeddings(LangChainEmbeddingsBase):
         return rows
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a question (the models here embed queries and passages alike)."""
-        return self.embed_documents([text])[0]
+        """Embed a question (with the model's query prefix, where it has one)."""
+        row: list[float] = self.embedder.embed_queries([text])[0].tolist()
+        return row
 
 
 @register_embedding_function

@@ -20,5 +20,9 @@ class Embedder(Protocol):
         ...
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """One row per text, in input order."""
+        """Document text (passages, sentences): one row per text, in input order."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Questions: models trained with a query prefix (E5) embed them differently."""
         ...

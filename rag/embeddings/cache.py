@@ -24,7 +24,7 @@ class CachingEmbedder:
     def __init__(self, inner: Embedder, size: int = 20_000) -> None:
         self.inner = inner
         self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -38,20 +38,28 @@ class CachingEmbedder:
             self._vectors.clear()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Vectors for the texts, computing only those not seen recently."""
+        """Vectors for document texts, computing only those not seen recently."""
+        return self._cached(texts, query=False)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Vectors for questions, cached apart from the same text embedded as a document."""
+        return self._cached(texts, query=True)
+
+    def _cached(self, texts: Sequence[str], query: bool) -> Vectors:
+        compute = self.inner.embed_queries if query else self.inner.embed
         if not texts or len(texts) > MAX_CACHED_CALL:
-            return self.inner.embed(texts)
+            return compute(texts)
         with self._lock:
-            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            found = {t: self._vectors[query, t] for t in texts if (query, t) in self._vectors}
             for text in found:
-                self._vectors.move_to_end(text)
+                self._vectors.move_to_end((query, text))
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            computed = self.inner.embed(missing)
+            computed = compute(missing)
             with self._lock:
                 for text, vector in zip(missing, computed, strict=True):
                     found[text] = vector
-                    self._vectors[text] = vector
+                    self._vectors[query, text] = vector
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
         result: Vectors = np.vstack([found[t] for t in texts]).astype(np.float32)

@@ -110,3 +110,7 @@ class MiniLMEmbedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         result: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return result
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Questions are embedded like any text: this model has no query prefix."""
+        return self.embed(texts)

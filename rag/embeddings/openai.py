@@ -38,3 +38,7 @@ class OpenAIEmbedder:
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         result: Vectors = rows / np.clip(norms, 1e-12, None)
         return result
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Questions are embedded like any text: this model has no query prefix."""
+        return self.embed(texts)

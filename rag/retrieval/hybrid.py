@@ -3,6 +3,11 @@
 Dense search finds paraphrases; BM25 finds the rare exact words (names, numbers) that
 small embedding models blur. The keyword index is rebuilt whenever the store's revision
 changes, so both halves always search the same passages.
+
+Multilingual embedders still prefer text in the question's own language: over English and
+Russian documents, an English question ranks every English passage above the Russian one
+that answers it. So when the store holds more than one script, the dense search also runs
+within each script, and each script's best passages are added to the fused ones.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class HybridRetriever(BaseRetriever):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _revision: str | None = PrivateAttr(default=None)
     _bm25: BM25Index | None = PrivateAttr(default=None)
+    _scripts: tuple[str, ...] = PrivateAttr(default=())
 
     def _keyword_index(self) -> BM25Index:
         revision = self.store.revision()
@@ -44,11 +50,13 @@ class HybridRetriever(BaseRetriever):
             if self._bm25 is None or revision != self._revision:
                 # Only the index is kept: the winners' texts are fetched by id per query, so
                 # memory does not hold a second copy of the store (a million passages: ~1 GB).
-                ids, texts = [], []
+                ids, texts, scripts = [], [], set()
                 for id_, text, meta in self.store.records():
                     ids.append(id_)
                     texts.append(keyword_text(text, meta.get("context")))
+                    scripts.add(str(meta.get("script", "")))
                 self._bm25 = BM25Index(ids, texts)
+                self._scripts = tuple(sorted(scripts - {""})) if len(scripts) > 1 else ()
                 self._revision = revision
             return self._bm25
 
@@ -84,10 +92,21 @@ class HybridRetriever(BaseRetriever):
             return []
         keyword_index = self._keyword_index()
         n = max(self.candidates, 5 * k)
-        vectors = self.store.embedder.embed(queries)
+        vectors = self.store.embedder.embed_queries(queries)
         dense_rankings = self.store.nearest(vectors, n)
+        by_script = [
+            self.store.nearest(vectors[:1], n, where={"script": script})[0]
+            for script in self._scripts
+        ]
         keyword_rankings = [[id_ for id_, _ in keyword_index.search(q, n)] for q in queries]
         fused = reciprocal_rank_fusion([*dense_rankings, *keyword_rankings])[:k]
+        # Each script's best passages join (at most k/2 more each): the question's own language
+        # has the keyword ranking and the dense bias on its side, another has only meaning.
+        chosen = {id_ for id_, _ in fused}
+        for ranking in by_script:
+            extra = [id_ for id_ in ranking[: (k + 1) // 2] if id_ not in chosen]
+            fused += [(id_, 0.0) for id_ in extra]
+            chosen.update(extra)
         dense_rank = {id_: r for r, id_ in enumerate(dense_rankings[0], 1)}
         keyword_rank = {id_: r for r, id_ in enumerate(keyword_rankings[0], 1)}
         records = self.store.get([id_ for id_, _ in fused])

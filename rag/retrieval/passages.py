@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document
 
 from rag.answer import Citation, Support
+from rag.text import is_question, split_sentences
+
+MIN_SENTENCE_CHARS = 20
+# Marks of code, shell lines, config and table rows: text to show, not statements to quote.
+_CODE_CHARS = set("{}=<>$|`;_#*[]\\")
+_CODE_START = re.compile(r"^\s*(?:\$ |# |// |--\w|\./|import |from \w+ import |def |class )")
+_CALL = re.compile(r"\w[\w.]*\([^)]*\)")
+
+
+def is_statement(sentence: str) -> bool:
+    """Whether a sentence states something an answer may quote.
+
+    Not a question, a lead-in to code or a list ("Using this flag looks like this:"), code,
+    a table row or a heading.
+    """
+    if len(sentence) < MIN_SENTENCE_CHARS or is_question(sentence):
+        return False
+    if sentence.rstrip().endswith(":") or _CODE_START.match(sentence) or _CALL.search(sentence):
+        return False
+    if sum(c in _CODE_CHARS for c in sentence) > max(1, len(sentence) // 40):
+        return False
+    words = sentence.split()
+    if not sentence.rstrip("\"'”’»)").endswith((".", "!", "…")) and any(
+        (w.startswith("-") and len(w) > 1) or "/" in w or _CALL.search(w) for w in words
+    ):
+        return False  # an unpunctuated line with flags or paths: a command
+    # A heading or a label is short and capitalised throughout; a statement is neither.
+    return len(words) >= 4 and not all(w[:1].isupper() or not w[:1].isalpha() for w in words)
+
+
+def quotable_spans(text: str, metadata: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The (start, end) of each sentence of a passage that an answer may quote.
+
+    Shared by ingest, which embeds these sentences once, and the answerer, which reads them.
+    """
+    title = metadata.get("title")
+    context = metadata.get("context")
+    asked_until = len(context) if context and text.startswith(context) else 0
+    return [
+        (start, end)
+        for start, end in split_sentences(text)
+        if start >= asked_until and text[start:end] != title and is_statement(text[start:end])
+    ]
 
 
 @dataclass(frozen=True)
@@ -33,12 +78,9 @@ class Passage:
         )
 
     @property
-    def asked_until(self) -> int:
-        """Where the interviewer's question that opens this passage ends (0 if none does)."""
-        context = self.metadata.get("context")
-        if context and self.text.startswith(context):
-            return len(context)
-        return 0
+    def sentences(self) -> list[tuple[int, int]]:
+        """The spans an answer may quote (see ``quotable_spans``)."""
+        return quotable_spans(self.text, self.metadata)
 
     def citation(self, n: int, support: tuple[int, int] | None = None) -> Citation:
         """The passage as citation number ``n``, with its supporting span if known."""

@@ -214,6 +214,22 @@
     });
     if (answer.notice) bubble.appendChild(el("div", "notice", answer.notice));
     bubble.appendChild(list);
+    // A decline's closest passages: opened like sources, but no claim cites them.
+    if ((answer.related || []).length) {
+      var related = el("div", "sources related");
+      related.appendChild(el("div", "related-head", "Closest passages"));
+      answer.related.forEach(function (c) {
+        var details = el("details");
+        details.appendChild(el("summary", "", c.title || c.filename || c.source));
+        details.appendChild(passage(c));
+        details.addEventListener("toggle", function once() {
+          details.removeEventListener("toggle", once);
+          addContext(details, c);
+        });
+        related.appendChild(details);
+      });
+      bubble.appendChild(related);
+    }
     if (ratingsOn) {
       bubble.appendChild(ratings(answer.answer_id, null, [["helpful", "✓ Helpful"], ["not_helpful", "✗ Not helpful"]]));
     }

@@ -1,0 +1,99 @@
+"""What the offline answerer knows about one candidate sentence: the decision model's inputs.
+
+Each signal is cheap (the sentence vectors come from the store, built at ingest) and each
+says something the others cannot: meaning (dense similarity, also relative to the best
+candidate, which is what transfers across embedders whose scales differ), wording (rarity-
+weighted coverage of the question's terms, the section's heading counting half), the kind
+of fact asked for (a quantity is not an ordinal or a year), names the question insists on,
+where retrieval ranked the passage, and whether the question is about the document itself
+and the candidate is a line of its header.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+import numpy as np
+
+from rag.answering.support import coverage
+from rag.text import Kind, content_terms, has_kind
+
+FEATURES = (
+    "dense",
+    "dense_gap",
+    "dense_z",
+    "coverage",
+    "rarest",
+    "known",
+    "kind_asked",
+    "kind_match",
+    "names",
+    "rank",
+    "document_question",
+    "header_for_document",
+)
+_DOCUMENT_QUESTION = re.compile(
+    r"\b(?:article|interview\w*|story|report|page|document|piece|faq|manual|publish\w*|"
+    r"written|wrote|writer|author\w*|translat\w*|outlet|newspaper|magazine|byline|edit\w*|"
+    r"prepared|issued|revision|updated|reporter|journalist|title[ds]?|"
+    r"стать\w*|интервью|опублик\w*|автор\w*|перев\w*|беседова\w*|журналист\w*|издани\w*|"
+    r"газет\w*|документ\w*|отч[её]т\w*|обновл\w*|заголов\w*)\b",
+    re.I,
+)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZА-ЯЁ][\w-]{2,}|\b[A-ZА-ЯЁ]{2,}\b")
+
+
+def about_document(question: str) -> bool:
+    """Whether the question asks about the document itself (its date, author, outlet...)."""
+    return bool(_DOCUMENT_QUESTION.search(question))
+
+
+def question_names(question: str) -> set[str]:
+    """Stems of the names (capitalised words past the first) a question insists on."""
+    return {t for name in _NAME.findall(question.strip()) for t in content_terms(name)}
+
+
+def signals(
+    *,
+    dense: np.ndarray,
+    texts: list[str],
+    contexts: list[str],
+    ranks: list[int],
+    headers: list[bool],
+    weights: Mapping[str, float],
+    known: float,
+    kind: Kind,
+    names: set[str],
+    document_question: bool,
+) -> np.ndarray:
+    """One row of ``FEATURES`` per candidate (all candidates of one question at once)."""
+    rows = []
+    best = float(dense.max()) if len(dense) else 0.0
+    mean = float(dense.mean()) if len(dense) else 0.0
+    spread = float(dense.std()) if len(dense) > 1 else 1.0
+    rarest = max(weights, key=lambda t: weights[t]) if weights else None
+    for i, text in enumerate(texts):
+        terms = set(content_terms(text))
+        context = set(content_terms(contexts[i]))
+        present = terms | context
+        named = sum(1 for n in names if any(t.startswith(n[:5]) for t in present))
+        kind_present = kind != "other" and has_kind(text, kind)
+        rows.append(
+            (
+                float(dense[i]),
+                float(dense[i]) - best,
+                (float(dense[i]) - mean) / max(spread, 1e-6),
+                coverage(dict(weights), terms, context),
+                1.0 if rarest is not None and coverage({rarest: 1.0}, present) > 0 else 0.0,
+                known,
+                0.0 if kind == "other" else 1.0,
+                1.0 if kind_present else 0.0 if kind == "other" else -1.0,
+                named / len(names) if names else 1.0,
+                1.0 / math.sqrt(ranks[i]),
+                1.0 if document_question else 0.0,
+                1.0 if headers[i] and document_question else 0.0,
+            )
+        )
+    return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(FEATURES))
