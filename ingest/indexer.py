@@ -15,7 +15,7 @@ from typing import Any, cast
 from ingest.chunking import Chunk, Chunker
 from ingest.ids import chunk_ids
 from ingest.loaders import LOADERS, LoadedDocument, LoadError, load
-from rag.retrieval.passages import quotable_spans
+from rag.retrieval.passages import embedded_text, quotable_spans
 from rag.store import PassageMeta, Record, Store
 from rag.text import script_of
 
@@ -193,7 +193,9 @@ class Indexer:
             # Sentences before their passage: a kill in between leaves only harmless vectors
             # that the next ingest overwrites, never a passage without its sentences.
             sentences = [
-                (r[0], s, e, r[1][s:e]) for r in part for s, e in quotable_spans(r[1], r[2])
+                (r[0], s, e, embedded_text(r[1], r[2], s, e))
+                for r in part
+                for s, e in quotable_spans(r[1], r[2])
             ]
             for at in range(0, len(sentences), batch):
                 some = sentences[at : at + batch]

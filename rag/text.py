@@ -91,7 +91,7 @@ _QUANTITY = re.compile(
 _HAS_DATE = re.compile(
     rf"\b(?:{'|'.join(MONTH_NAMES)})\b|\b(?:1[89]|20)\d\d\b|\b\d{{4}}-\d\d-\d\d\b", re.I
 )
-_HAS_NAME = re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b")
+_HAS_NAME = re.compile(r"\b[A-ZА-ЯЁ][a-zа-яё]+\s+[A-ZА-ЯЁ][a-zа-яё]+\b")
 _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "date",
@@ -149,6 +149,70 @@ def has_kind(sentence: str, kind: Kind) -> bool:
     if kind == "reason":
         return bool(_HAS_REASON.search(sentence))
     return True
+
+
+# What a quantity is measured in: "how long is the border" wants kilometres, "how much aid"
+# money. A number in the wrong unit ("745 kilometers" for "how much did it cost") is a miss.
+_UNITS: dict[str, str] = {
+    "length": r"km|kilomet\w*|met(?:er|re)s?|miles?|mm|cm|m|feet|ft|км|километр\w*|метр\w*|миль\w*",
+    "money": r"[$€£¥₽]|dollars?|euros?|pounds?|rubles?|roubles?|cents?|pence|руб\w*|доллар\w*|евро",
+    "percent": r"%|percent|per ?cent|процент\w*",
+    "duration": r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|лет|год\w*|"
+    r"месяц\w*|недел\w*|дн\w*|час\w*|минут\w*",
+    "weight": r"kg|kilograms?|tonnes?|tons?|grams?|g|lbs?|кг|тонн\w*|грамм\w*",
+}
+_UNIT_QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "percent",
+        re.compile(r"\bpercent|\bwhat (?:share|proportion|fraction)\b|\bпроцент|\bдол[юя]", re.I),
+    ),
+    (
+        "money",
+        re.compile(
+            r"\bcost|\bprice|\bpa(?:y|id)\b|\bspen[dt]|\bbudget|\bfund|\baid\b|\bmoney|\bfare|"
+            r"\bfee|\bworth|\bearn|\brevenue|\bстои|\bцен[аыу]|\bплат|\bденег|\bденьг|\bсумм|\bвыручк|"
+            r"\bбюджет",
+            re.I,
+        ),
+    ),
+    ("weight", re.compile(r"\bweigh|\bheavy|\bвес|\bвесит", re.I)),
+    (
+        "duration",
+        re.compile(
+            r"\bhow long (?:did|does|do|will|would|has|have|had|was|were)\b(?!.*\b(?:border|road|"
+            r"bridge|river|line|pipe|cable|route|track)\b)|\bhow many (?:years|months|weeks|days|"
+            r"hours|minutes)\b|\bhow old\b|\bсколько (?:лет|месяц|недел|дней|часов|минут)",
+            re.I,
+        ),
+    ),
+    (
+        "length",
+        re.compile(r"\bhow (?:long|far|wide|deep|high|tall)\b|\blength|\bдлин|\bпротяж", re.I),
+    ),
+)
+
+
+def expected_unit(question: str) -> str | None:
+    """What a quantity asked for is measured in ("length", "money"...), if the question says."""
+    for unit, pattern in _UNIT_QUESTIONS:
+        if pattern.search(question):
+            return unit
+    return None
+
+
+@lru_cache(maxsize=8)
+def _unit_pattern(unit: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:[$€£¥₽]\s?\d|\d(?:[\d,.\s]*\d)?\s?(?:[-–]?\s?(?:{_UNITS[unit]})(?![a-zа-яё])|"
+        rf"(?:thousand|million|billion|тысяч\w*|миллион\w*|миллиард\w*)\s+(?:{_UNITS[unit]})))"
+        rf"|\b(?:{'|'.join(NUMBER_WORDS)})\b[\w\s]{{0,20}}?\b(?:{_UNITS[unit]})(?![a-zа-яё])",
+        re.I,
+    )
+
+
+def has_unit(sentence: str, unit: str) -> bool:
+    """Whether a sentence states a quantity in this unit ("137 km", "five billion dollars")."""
+    return bool(_unit_pattern(unit).search(sentence))
 
 
 def topic_terms(question: str) -> list[str]:

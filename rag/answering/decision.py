@@ -1,18 +1,26 @@
-"""When a quote answers: a logistic model over a candidate sentence's signals, calibrated.
+"""Which sentence answers, and whether it does: two small models over the candidates' signals.
 
 Hand-set weights and one threshold could not tell a near miss from an answer across genres;
-a small model learned from labelled questions can, and its output is a probability, so the
+models learned from labelled questions can, and their output is a probability, so the
 threshold is chosen for a stated precision and every answer carries its confidence.
 
-The weights live in ``decision.json`` next to this file, one entry per embedding model (the
-dense signals differ between models), written by ``scripts/train_answerer.py`` from the
-development set's train split (``eval/dev``). Nothing here reads the held-out evaluation set.
+- The *chooser* scores every candidate sentence of a question (a linear model trained with a
+  softmax over each question's candidates: it learns which sentence is the answer, given that
+  one is).
+- The *decider* looks at the chooser's best candidate (its score, its lead over the runner-up,
+  its own signals) and gives the probability that quoting it answers the question: logistic
+  regression, trained on answerable and unanswerable questions alike.
+
+Both live in ``decision.json`` next to this file, one entry per embedding model (dense signals
+differ between models), written by ``scripts/train_answerer.py`` from the development set's
+train split (``eval/dev``). Nothing here reads the held-out evaluation set.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,24 +30,42 @@ import numpy.typing as npt
 
 WEIGHTS = Path(__file__).with_name("decision.json")
 Matrix = npt.NDArray[np.float64]
+# The chooser's best candidate's own signals that the decider also reads.
+DECIDER_SIGNALS = ("coverage", "attribute", "rarest", "kind_match", "unit_match", "names", "known")
+DECIDER_INPUTS = ("top", "margin", *DECIDER_SIGNALS)
 
 
 @dataclass(frozen=True)
 class Decision:
-    """A fitted logistic model: standardised features, weights, bias, and its threshold."""
+    """The fitted chooser and decider, with the decider's threshold."""
 
     features: tuple[str, ...]
     mean: Matrix
     scale: Matrix
-    weights: Matrix
+    chooser: Matrix
+    decider_mean: Matrix
+    decider_scale: Matrix
+    decider: Matrix
     bias: float
     threshold: float
 
-    def probability(self, x: Matrix) -> Matrix:
-        """P(the candidate answers the question) for each row of features."""
-        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        result: Matrix = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    def scores(self, x: Matrix) -> Matrix:
+        """The chooser's score of each candidate (a row of signals each); higher is likelier."""
+        result: Matrix = ((x - self.mean) / self.scale) @ self.chooser
         return result
+
+    def inputs(self, x: Matrix, scores: Matrix) -> Matrix:
+        """What the decider reads about the best candidate."""
+        order = np.argsort(-scores)
+        top = int(order[0])
+        margin = float(scores[top] - scores[order[1]]) if len(order) > 1 else 5.0
+        own = [x[top, self.features.index(name)] for name in DECIDER_SIGNALS]
+        return np.array([float(scores[top]), margin, *own], dtype=np.float64)
+
+    def probability(self, inputs: Matrix) -> float:
+        """P(quoting the best candidate answers the question)."""
+        z = float(((inputs - self.decider_mean) / self.decider_scale) @ self.decider) + self.bias
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form ``decision.json`` keeps."""
@@ -47,7 +73,11 @@ class Decision:
             "features": list(self.features),
             "mean": self.mean.round(6).tolist(),
             "scale": self.scale.round(6).tolist(),
-            "weights": self.weights.round(6).tolist(),
+            "chooser": self.chooser.round(6).tolist(),
+            "decider_inputs": list(DECIDER_INPUTS),
+            "decider_mean": self.decider_mean.round(6).tolist(),
+            "decider_scale": self.decider_scale.round(6).tolist(),
+            "decider": self.decider.round(6).tolist(),
             "bias": round(self.bias, 6),
             "threshold": round(self.threshold, 4),
         }
@@ -55,46 +85,75 @@ class Decision:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
         """From ``to_dict``'s form."""
+
+        def array(key: str) -> Matrix:
+            return np.asarray(data[key], dtype=np.float64)
+
         return cls(
             features=tuple(data["features"]),
-            mean=np.asarray(data["mean"], dtype=np.float64),
-            scale=np.asarray(data["scale"], dtype=np.float64),
-            weights=np.asarray(data["weights"], dtype=np.float64),
+            mean=array("mean"),
+            scale=array("scale"),
+            chooser=array("chooser"),
+            decider_mean=array("decider_mean"),
+            decider_scale=array("decider_scale"),
+            decider=array("decider"),
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
         )
 
 
-def fit(
-    features: tuple[str, ...], x: Matrix, y: Matrix, l2: float = 1.0, steps: int = 3000
+def _standardise(x: Matrix) -> tuple[Matrix, Matrix]:
+    scale = x.std(axis=0)
+    return x.mean(axis=0), np.where(scale > 1e-9, scale, 1.0)
+
+
+def fit_chooser(
+    features: tuple[str, ...],
+    groups: Sequence[tuple[Matrix, Matrix]],
+    l2: float = 0.01,
+    steps: int = 1500,
+    rate: float = 0.5,
 ) -> Decision:
-    """Logistic regression by gradient descent with an L2 penalty (threshold left at 0.5)."""
-    mean = x.mean(axis=0)
-    scale = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
-    z = (x - mean) / scale
-    w = np.zeros(x.shape[1])
+    """Learn the chooser from (signals, 0/1 labels) per question.
+
+    Questions without a labelled answer among their candidates teach it nothing: skipped.
+    """
+    usable = [(x, y) for x, y in groups if len(y) and y.sum() > 0]
+    mean, scale = _standardise(np.vstack([x for x, _ in usable]))
+    standard = [((x - mean) / scale, y / y.sum()) for x, y in usable]
+    w = np.zeros(len(features))
+    for _ in range(steps):
+        gradient = np.zeros_like(w)
+        for z, target in standard:
+            s = z @ w
+            p = np.exp(s - s.max())
+            gradient += z.T @ (p / p.sum() - target)
+        w -= rate * (gradient / len(standard) + l2 * w)
+    empty = np.zeros(len(DECIDER_INPUTS))
+    return Decision(features, mean, scale, w, empty, empty + 1, empty, 0.0, 0.5)
+
+
+def fit_decider(
+    decision: Decision, inputs: Matrix, right: Matrix, l2: float = 1.0, steps: int = 3000
+) -> Decision:
+    """Learn the decider from the best candidate's inputs and whether quoting it was right."""
+    mean, scale = _standardise(inputs)
+    z = (inputs - mean) / scale
+    w = np.zeros(z.shape[1])
     b = 0.0
-    n = len(y)
-    rate = 0.5
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(z @ w + b, -30, 30)))
-        w -= rate * (z.T @ (p - y) / n + l2 * w / n)
-        b -= rate * float(np.mean(p - y))
-    return Decision(features, mean, scale, w, b, 0.5)
-
-
-def load_all() -> dict[str, Decision]:
-    """Every trained model in ``decision.json``, by embedding model id."""
-    data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-    return {model: Decision.from_dict(entry) for model, entry in data["models"].items()}
+        w -= 0.5 * (z.T @ (p - right) + l2 * w) / len(right)
+        b -= 0.5 * float(np.mean(p - right))
+    return replace(decision, decider_mean=mean, decider_scale=scale, decider=w, bias=b)
 
 
 @lru_cache(maxsize=8)
 def decision_for(model_id: str) -> Decision:
-    """The model trained with this embedder, else the default embedder's.
+    """The models trained with this embedder, else the default embedder's.
 
     The fallback is uncalibrated: an embedding served over the API has its own scale.
     """
-    models = load_all()
     data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-    return models.get(model_id) or models[data["default"]]
+    entry = data["models"].get(model_id) or data["models"][data["default"]]
+    return Decision.from_dict(entry)

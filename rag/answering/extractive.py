@@ -24,13 +24,22 @@ from rag.answering.signals import about_document, question_names, signals
 from rag.answering.support import coverage
 from rag.conversation import Turn
 from rag.embeddings.base import Embedder
-from rag.retrieval.passages import Passage
-from rag.text import Idf, content_terms, expected_kind, flat_idf, split_sentences, topic_terms
+from rag.retrieval.passages import Passage, embedded_text
+from rag.text import (
+    Idf,
+    content_terms,
+    expected_kind,
+    expected_unit,
+    flat_idf,
+    split_sentences,
+    topic_terms,
+)
 
 if TYPE_CHECKING:
     from rag.store import Store
 
 MAX_UNITS = 2
+SECOND_SHARE = 0.5  # a second quote must be at least half as likely as the first
 RELATED = 3  # closest passages a decline offers
 HEADER_LINES = 8  # a document's first lines that may be its title, date and byline
 MAX_HEADER_LINE = 160
@@ -40,12 +49,15 @@ WARM_BATCH = 32  # at most the cache's per-call limit, so warmed vectors are kep
 
 @dataclass(frozen=True)
 class Candidate:
-    """One quotable span of a passage, with the model's probability that it answers."""
+    """One quotable span of a passage, with the chooser's share of belief in it.
+
+    The shares of a question's candidates sum to 1: which one answers, if any does.
+    """
 
     passage: Passage
     start: int
     end: int
-    probability: float = 0.0
+    share: float = 0.0
 
     @property
     def text(self) -> str:
@@ -106,7 +118,10 @@ class ExtractiveAnswerer:
         chosen = [p for _, p in zip(range(limit), passages, strict=False)]
         stored = self._stored([p.chunk_id for p in chosen])
         texts = [
-            p.text[s:e] for p in chosen for s, e in p.sentences if (p.chunk_id, s, e) not in stored
+            embedded_text(p.text, p.metadata, s, e)
+            for p in chosen
+            for s, e in p.sentences
+            if (p.chunk_id, s, e) not in stored
         ]
         for lo in range(0, len(texts), WARM_BATCH):
             self.embedder.embed(texts[lo : lo + WARM_BATCH])
@@ -136,13 +151,18 @@ class ExtractiveAnswerer:
         weights.update({t: self.idf(t) for t in topic_terms(request.question)})
         return weights
 
-    def candidates(self, request: AnswerRequest) -> list[Candidate]:
-        """Every quotable span of the passages with its probability of answering, unranked."""
+    def rank(self, request: AnswerRequest) -> tuple[list[Candidate], float]:
+        """The candidates best first, and the probability that quoting the first answers."""
         found, features = self.features(request)
         if not found:
-            return []
-        probabilities = self.decision.probability(features)
-        return [replace(c, probability=float(p)) for c, p in zip(found, probabilities, strict=True)]
+            return [], 0.0
+        decision = self.decision
+        scores = decision.scores(features)
+        probability = decision.probability(decision.inputs(features, scores))
+        shares = np.exp(scores - scores.max())
+        shares /= shares.sum()
+        order = np.argsort(-scores, kind="stable")
+        return [replace(found[i], share=float(shares[i])) for i in order], probability
 
     def features(self, request: AnswerRequest) -> tuple[list[Candidate], np.ndarray]:
         """Every quotable span of the passages with its signals (what training learns from)."""
@@ -159,14 +179,17 @@ class ExtractiveAnswerer:
         stored = self._stored([p.chunk_id for p in passages])
         missing = [(p.chunk_id, s, e) for p, s, e, _ in units if (p.chunk_id, s, e) not in stored]
         if missing:
-            texts = {p.chunk_id: p.text for p in passages}
-            computed = self.embedder.embed([texts[i][s:e] for i, s, e in missing])
+            by_id = {p.chunk_id: p for p in passages}
+            computed = self.embedder.embed(
+                [embedded_text(by_id[i].text, by_id[i].metadata, s, e) for i, s, e in missing]
+            )
             stored = {**stored, **dict(zip(missing, computed, strict=True))}
         vectors = np.vstack([stored[p.chunk_id, s, e] for p, s, e, _ in units])
         query = self.embedder.embed_queries([request.query])[0]
         kind = expected_kind(request.question)
         if kind == "other":
             kind = expected_kind(request.query)
+        unit = expected_unit(request.question) or expected_unit(request.query)
         weights = self.weights(request)
         unseen = self.idf("\uffff")
         topic = topic_terms(request.question) or topic_terms(request.query)
@@ -180,6 +203,7 @@ class ExtractiveAnswerer:
             weights=weights,
             known=known,
             kind=kind,
+            unit=unit,
             names=question_names(request.question),
             document_question=about_document(request.question),
         )
@@ -191,13 +215,13 @@ class ExtractiveAnswerer:
         The answer's ``retrieved`` lists the passages reranked by their best candidate: a
         second, finer ranking than retrieval's, which evaluation scores.
         """
-        ranked = sorted(self.candidates(request), key=lambda c: -c.probability)
+        ranked, probability = self.rank(request)
         best_of: dict[str, Candidate] = {}
         for candidate in ranked:
             best_of.setdefault(candidate.passage.chunk_id, candidate)
         reranked = tuple(dict.fromkeys([*best_of, *(p.chunk_id for p in request.passages)]))
-        if not ranked or ranked[0].probability < self.decision.threshold:
-            confidence = 1.0 - ranked[0].probability if ranked else 1.0
+        if not ranked or probability < self.decision.threshold:
+            confidence = 1.0 - probability
             related = [
                 c.passage.citation(n, (c.start, c.end))
                 for n, c in enumerate(list(best_of.values())[:RELATED], 1)
@@ -215,15 +239,14 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda c: (c.passage.rank, c.start))
         for event in self._cite(request, chosen):
             if isinstance(event, Answer):
-                event = replace(
-                    event, retrieved=reranked, confidence=round(ranked[0].probability, 4)
-                )
+                event = replace(event, retrieved=reranked, confidence=round(probability, 4))
             yield event
 
     def _second(self, request: AnswerRequest, ranked: list[Candidate]) -> list[Candidate]:
         """A second quote only for a part of the question the first leaves out.
 
-        It must be likely enough on its own and cover question terms the first does not.
+        The chooser must rate it at least half as likely as the first, and it must cover
+        question terms the first does not.
         """
         first = ranked[0]
         weights = {t: self.idf(t) for t in topic_terms(request.question)}
@@ -232,7 +255,7 @@ class ExtractiveAnswerer:
         if not missing:
             return []
         for candidate in ranked[1 : MAX_UNITS + 4]:
-            if candidate.probability < self.decision.threshold:
+            if candidate.share < SECOND_SHARE * first.share:
                 break
             if _overlap(candidate, first):
                 continue

@@ -4,7 +4,8 @@ Each signal is cheap (the sentence vectors come from the store, built at ingest)
 says something the others cannot: meaning (dense similarity, also relative to the best
 candidate, which is what transfers across embedders whose scales differ), wording (rarity-
 weighted coverage of the question's terms, the section's heading counting half), the kind
-of fact asked for (a quantity is not an ordinal or a year), names the question insists on,
+of fact asked for (a quantity is not an ordinal or a year) and its unit (a length in km, aid
+in dollars), names the question insists on,
 where retrieval ranked the passage, and whether the question is about the document itself
 and the candidate is a line of its header.
 """
@@ -18,17 +19,19 @@ from collections.abc import Mapping
 import numpy as np
 
 from rag.answering.support import coverage
-from rag.text import Kind, content_terms, has_kind
+from rag.text import Kind, content_terms, has_kind, has_unit, script_of
 
 FEATURES = (
     "dense",
     "dense_gap",
     "dense_z",
     "coverage",
+    "attribute",
     "rarest",
     "known",
     "kind_asked",
     "kind_match",
+    "unit_match",
     "names",
     "rank",
     "document_question",
@@ -65,31 +68,45 @@ def signals(
     weights: Mapping[str, float],
     known: float,
     kind: Kind,
+    unit: str | None,
     names: set[str],
     document_question: bool,
 ) -> np.ndarray:
     """One row of ``FEATURES`` per candidate (all candidates of one question at once)."""
     rows = []
-    best = float(dense.max()) if len(dense) else 0.0
-    mean = float(dense.mean()) if len(dense) else 0.0
-    spread = float(dense.std()) if len(dense) > 1 else 1.0
+    # Similarity is compared within each script: a multilingual embedder scores text in the
+    # question's own language higher, so a Russian answer to an English question would lose
+    # to every English sentence if compared across.
+    scripts = [script_of(t) for t in texts]
+    groups: dict[str, tuple[float, float, float]] = {}
+    for script in set(scripts):
+        values = np.array([d for d, s in zip(dense, scripts, strict=True) if s == script])
+        spread = float(values.std()) if len(values) > 1 else 1.0
+        groups[script] = (float(values.max()), float(values.mean()), max(spread, 1e-6))
     rarest = max(weights, key=lambda t: weights[t]) if weights else None
+    # What is asked about a thing, apart from the thing: in "the height of the bridge" the
+    # bridge is everywhere in a document about it; only "height" tells the answer from a
+    # near miss (its length).
+    attributes = {t: w for t, w in weights.items() if not any(t.startswith(n[:5]) for n in names)}
     for i, text in enumerate(texts):
         terms = set(content_terms(text))
         context = set(content_terms(contexts[i]))
         present = terms | context
         named = sum(1 for n in names if any(t.startswith(n[:5]) for t in present))
         kind_present = kind != "other" and has_kind(text, kind)
+        best, mean, spread = groups[scripts[i]]
         rows.append(
             (
                 float(dense[i]),
                 float(dense[i]) - best,
-                (float(dense[i]) - mean) / max(spread, 1e-6),
+                (float(dense[i]) - mean) / spread,
                 coverage(dict(weights), terms, context),
+                coverage(attributes, terms, context) if attributes else 1.0,
                 1.0 if rarest is not None and coverage({rarest: 1.0}, present) > 0 else 0.0,
                 known,
                 0.0 if kind == "other" else 1.0,
                 1.0 if kind_present else 0.0 if kind == "other" else -1.0,
+                0.0 if unit is None else 1.0 if has_unit(text, unit) else -1.0,
                 named / len(names) if names else 1.0,
                 1.0 / math.sqrt(ranks[i]),
                 1.0 if document_question else 0.0,

@@ -40,6 +40,17 @@ def is_statement(sentence: str) -> bool:
     return len(words) >= 4 and not all(w[:1].isupper() or not w[:1].isalpha() for w in words)
 
 
+def embedded_text(text: str, metadata: Mapping[str, Any], start: int, end: int) -> str:
+    """What a sentence is embedded as: itself under its section's heading or question.
+
+    "It processed 41 million litres a day" means nothing without "Northfield treatment plant"
+    above it; the heading gives the vector its subject.
+    """
+    context = metadata.get("context")
+    sentence = text[start:end]
+    return f"{context}\n{sentence}" if context and not sentence.startswith(context) else sentence
+
+
 def quotable_spans(text: str, metadata: Mapping[str, Any]) -> list[tuple[int, int]]:
     """The (start, end) of each sentence of a passage that an answer may quote.
 
