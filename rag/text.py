@@ -228,11 +228,10 @@ def topic_terms(question: str) -> list[str]:
 
 # Sentence spans with exact offsets, for picking and highlighting supporting sentences.
 
-# A sentence ends at . ! ? or … (plus closing quotes or brackets) when the next one starts
-# like a sentence: capital, digit, opening quote or dash. "the U.S. but also" does not end.
-_BOUNDARY = re.compile(
-    r"(?<=[.!?…])(?P<close>[\"'”’»)\]]*)\s+(?=[\"'“‘«(\[–—-]?\s?[A-ZА-ЯЁ0-9])|\n+"
-)
+# A sentence ends at . ! ? or … (plus closing quotes or brackets) unless the next word starts
+# in lower case: "the U.S. but also" does not end; "wide. <script>" and "tonnes. ![w](...)" do,
+# so the markup after a statement is a piece of its own, not part of the statement.
+_BOUNDARY = re.compile(r"(?<=[.!?…])(?P<close>[\"'”’»)\]]*)\s+(?![a-zа-яё])|\n+")
 _LEAD = re.compile(r"^[\s\-–—•*>]+")
 _ABBREVIATION = re.compile(
     r"(?<![\w.])(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|Prof|St|No|Nos|"

@@ -56,11 +56,34 @@ def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_f
 
 def test_declined_answers_look_different(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
     page = page_factory()
-    ask_in_chat(page, app_server, "What is the capital of Uzbekistan?")
+    ask_in_chat(page, app_server, "What is the recipe for borscht?")
     declined = page.locator(".rag-answer").last
     assert "rag-declined" in (declined.get_attribute("class") or "")
     assert declined.inner_text().startswith("The documents don't say.")
-    assert page.locator("details.rag-source").count() == 0
+    assert page.locator("details.rag-source").count() == 0  # a decline cites nothing
+    # ... but offers the closest passages, which open like sources, with the sentence marked.
+    assert page.locator(".rag-related-head").last.inner_text() == "Closest passages"
+    closest = page.locator("details.rag-closest")
+    assert closest.count() >= 1
+    closest.first.locator("summary").click()
+    assert closest.first.evaluate("d => d.open")
+    assert closest.first.locator("mark.rag-support").inner_text().strip()
+
+
+def test_a_declined_answer_in_the_widget_offers_the_closest_passages(
+    app_server: str, page_factory
+) -> None:  # type: ignore[no-untyped-def]
+    page = page_factory()
+    page.goto(app_server + "/embed-demo")
+    widget = ask_in_widget(page, "What is the recipe for borscht?")
+    head = widget.locator(".related-head")
+    head.wait_for(timeout=30_000)
+    assert head.inner_text() == "Closest passages"
+    assert widget.locator("button.cite").count() == 0  # nothing is cited
+    closest = widget.locator(".related details").first
+    closest.locator("summary").click()
+    assert closest.evaluate("d => d.open")
+    assert closest.locator("mark").first.inner_text().strip()
 
 
 def test_widget_on_the_demo_page_keeps_clickable_sources(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from rag.embeddings import get_embedder
 from rag.embeddings.adapters import ChromaEmbeddingFunction, LangChainEmbeddings
 from rag.embeddings.minilm import MiniLMEmbedder
 from rag.errors import StoreError
+from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 
@@ -85,11 +86,27 @@ def test_opening_with_another_embedding_model_is_a_clear_error(settings: Setting
     )
     with pytest.raises(
         StoreError,
-        match=r"built with the embedding model 'onnx:all-MiniLM-L6-v2-int8'.*'openai:text-embedding-3-small'",
+        match=r"built with the embedding model 'onnx:multilingual-e5-small-q4'.*'openai:text-embedding-3-small'",
     ):
         Store.open(other)
     with Store.open(settings) as store:
         assert store.count() == count
+
+
+def test_a_store_built_before_the_default_changed_keeps_its_model(settings: Settings) -> None:
+    """Upgrading must not strand a store: unless a model is chosen, the stored one is used."""
+    old = settings.model_copy(update={"embedding_model": "all-MiniLM-L6-v2-int8"})
+    with Store.open(old, write=True) as store:
+        Indexer(store).ingest([DEFAULT_CORPUS])
+    defaults = Settings(data_dir=settings.data_dir)
+    assert defaults.embedding_model == "multilingual-e5-small-q4" and not defaults.embedding_chosen
+    with Pipeline.open(defaults) as pipeline:
+        assert pipeline.store.embedder.model_id == "onnx:all-MiniLM-L6-v2-int8"
+        answer = pipeline.ask("How long is the Uzbek-Afghan border?")
+    assert answer.answerable and "137 km" in answer.answer
+    chosen = Settings(data_dir=settings.data_dir, embedding_model="multilingual-e5-small-q4")
+    with pytest.raises(StoreError, match="all-MiniLM-L6-v2-int8"):
+        Store.open(chosen)
 
 
 def test_unknown_provider_or_model_names_the_setting() -> None:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from ingest.indexer import Indexer
+from rag.retrieval.passages import quotable_spans
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 from tests.helpers import CountingEmbedder
@@ -48,8 +49,10 @@ def test_changed_file_has_its_old_chunks_replaced(settings: Settings, tmp_path: 
         counter.texts = 0
         report = Indexer(store).ingest([path, other])
         assert report.total("removed") == 1 and report.total("added") == 1
-        assert counter.texts == 1  # only the changed passage is embedded again
         new = snapshot(store)
+        # Only the changed passage is embedded again, with its sentences for the answerer.
+        changed = [new[i] for i in set(new) - set(old)]
+        assert counter.texts == sum(1 + len(quotable_spans(t, m)) for t, m in changed)
         assert not any("number 29," in text for text, _ in new.values())
         assert any("number twenty-nine" in text for text, _ in new.values())
         assert {i for i in old if "pears" in old[i][0]} <= set(new)
@@ -65,13 +68,18 @@ def test_text_moving_inside_a_file_updates_offsets_without_embedding(
         counter = CountingEmbedder(store.embedder)
         store.embedder = counter
         Indexer(store).ingest([path])
+        old = snapshot(store)
         path.write_text("A new opening paragraph.\n\n" + paragraphs(30, "apples"))
         counter.texts = 0
         Indexer(store).ingest([path])
         text = path.read_text()
-        for chunk_text, meta in snapshot(store).values():
+        new = snapshot(store)
+        for chunk_text, meta in new.values():
             assert text[int(meta["start"]) : int(meta["end"])] == chunk_text  # type: ignore[call-overload]
-        assert counter.texts <= 1
+        # At most the passage holding the new paragraph is embedded (with its sentences).
+        added = [new[i] for i in set(new) - set(old)]
+        assert len(added) <= 1
+        assert counter.texts == sum(1 + len(quotable_spans(t, m)) for t, m in added)
 
 
 def test_bad_files_are_reported_and_the_rest_still_ingested(

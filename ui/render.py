@@ -41,7 +41,13 @@ def _rating_buttons(answer_id: str, n: int) -> str:
     )
 
 
-def _source(citation: Citation, context: dict[str, Any] | None, uid: str, rating: str) -> str:
+def _source(
+    citation: Citation,
+    context: dict[str, Any] | None,
+    uid: str,
+    rating: str,
+    kind: str = "rag-source",
+) -> str:
     facts = [escape(citation.title or citation.filename or citation.source)]
     if citation.date:
         facts.append(escape(citation.date))
@@ -53,9 +59,10 @@ def _source(citation: Citation, context: dict[str, Any] | None, uid: str, rating
     tail = " …" if context and context.get("after") else ""
     name = escape(citation.filename or citation.source)
     where = f"{name}, characters {citation.start}–{citation.end}"
+    number = f'<span class="rag-n">[{citation.n}]</span> ' if kind == "rag-source" else ""
     return (
-        f'<details id="rag-src-{uid}-{citation.n}" class="rag-source">'
-        f'<summary><span class="rag-n">[{citation.n}]</span> {" · ".join(facts)}</summary>'
+        f'<details id="rag-src-{uid}-{citation.n}" class="{kind}">'
+        f"<summary>{number}{' · '.join(facts)}</summary>"
         f'<div class="rag-context">{lead}{before}<span class="rag-passage">'
         f"{_highlighted(citation)}</span>{after}{tail}</div>"
         f'<div class="rag-where">{where}</div>{rating}</details>'
@@ -95,9 +102,7 @@ def answer_html(
         # A decline's closest passages: opened like sources, but no claim cites them.
         contexts = contexts or {}
         related = "".join(
-            _source(c, contexts.get(c.chunk_id), f"{uid}-rel", "").replace(
-                f'<span class="rag-n">[{c.n}]</span> ', ""
-            )
+            _source(c, contexts.get(c.chunk_id), f"{uid}-rel", "", kind="rag-closest")
             for c in answer.related
         )
         parts.append(

@@ -31,8 +31,37 @@ import numpy.typing as npt
 WEIGHTS = Path(__file__).with_name("decision.json")
 Matrix = npt.NDArray[np.float64]
 # The chooser's best candidate's own signals that the decider also reads.
-DECIDER_SIGNALS = ("coverage", "attribute", "rarest", "kind_match", "unit_match", "names", "known")
+DECIDER_SIGNALS = (
+    "coverage",
+    "attribute",
+    "rarest",
+    "kind_match",
+    "unit_match",
+    "names",
+    "known",
+    "attribute_known",
+)
 DECIDER_INPUTS = ("top", "margin", *DECIDER_SIGNALS)
+# Signals that can only speak for a candidate, never against it: covering more of the
+# question, holding the kind and unit of fact asked for, naming its names. Their weights are
+# kept >= 0 while fitting; without that, the paraphrased training questions (written to share
+# few words with their answers) teach the models that matching words is a bad sign.
+MONOTONE = frozenset(
+    {
+        "coverage",
+        "attribute",
+        "rarest",
+        "kind_match",
+        "unit_match",
+        "names",
+        "rank",
+        "header_for_document",
+        "top",
+        "margin",
+        "known",
+        "attribute_known",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +151,7 @@ def fit_chooser(
     mean, scale = _standardise(np.vstack([x for x, _ in usable]))
     standard = [((x - mean) / scale, y / y.sum()) for x, y in usable]
     w = np.zeros(len(features))
+    monotone = np.array([name in MONOTONE for name in features])
     for _ in range(steps):
         gradient = np.zeros_like(w)
         for z, target in standard:
@@ -129,6 +159,7 @@ def fit_chooser(
             p = np.exp(s - s.max())
             gradient += z.T @ (p / p.sum() - target)
         w -= rate * (gradient / len(standard) + l2 * w)
+        w[monotone] = np.maximum(w[monotone], 0.0)
     empty = np.zeros(len(DECIDER_INPUTS))
     return Decision(features, mean, scale, w, empty, empty + 1, empty, 0.0, 0.5)
 
@@ -140,10 +171,12 @@ def fit_decider(
     mean, scale = _standardise(inputs)
     z = (inputs - mean) / scale
     w = np.zeros(z.shape[1])
+    monotone = np.array([name in MONOTONE for name in DECIDER_INPUTS])
     b = 0.0
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(z @ w + b, -30, 30)))
         w -= 0.5 * (z.T @ (p - right) + l2 * w) / len(right)
+        w[monotone] = np.maximum(w[monotone], 0.0)
         b -= 0.5 * float(np.mean(p - right))
     return replace(decision, decider_mean=mean, decider_scale=scale, decider=w, bias=b)
 

@@ -66,7 +66,10 @@ class Candidate:
 
 
 def header_spans(passage: Passage) -> list[tuple[int, int]]:
-    """The short opening lines of a document's first passage: its title, date and byline."""
+    """The short opening lines of a document's first passage: its title, date and byline.
+
+    A line of several sentences is prose, not a header line: the header ends there.
+    """
     if int(passage.metadata.get("chunk_index", -1)) != 0:
         return []
     spans = []
@@ -74,9 +77,13 @@ def header_spans(passage: Passage) -> list[tuple[int, int]]:
     for line in passage.text.split("\n"):
         start = offset + len(line) - len(line.lstrip())
         offset += len(line) + 1
-        if line.strip() and len(line.strip()) <= MAX_HEADER_LINE:
-            spans.append((start, start + len(line.strip())))
-        if len(spans) == HEADER_LINES or len(line.strip()) > MAX_HEADER_LINE:
+        text = line.strip()
+        if not text:
+            continue
+        if len(text) > MAX_HEADER_LINE or len(split_sentences(text)) > 1:
+            break
+        spans.append((start, start + len(text)))
+        if len(spans) == HEADER_LINES:
             break
     return spans
 
@@ -167,10 +174,14 @@ class ExtractiveAnswerer:
     def features(self, request: AnswerRequest) -> tuple[list[Candidate], np.ndarray]:
         """Every quotable span of the passages with its signals (what training learns from)."""
         passages = self._passages(request)
+        document_question = about_document(request.question)
         units = [
             (p, s, e, header)
             for p in passages
-            for header, spans in ((False, p.sentences), (True, header_spans(p)))
+            for header, spans in (
+                (False, p.sentences),
+                (True, header_spans(p) if document_question else []),
+            )
             for s, e in spans
         ]
         units = list({(u[0].chunk_id, u[1], u[2]): u for u in units}.values())
@@ -192,8 +203,7 @@ class ExtractiveAnswerer:
         unit = expected_unit(request.question) or expected_unit(request.query)
         weights = self.weights(request)
         unseen = self.idf("\uffff")
-        topic = topic_terms(request.question) or topic_terms(request.query)
-        known = sum(self.idf(t) < unseen for t in topic) / len(topic) if topic else 1.0
+        known = {t for t in weights if self.idf(t) < unseen}
         features = signals(
             dense=vectors @ query,
             texts=[p.text[s:e] for p, s, e, _ in units],
@@ -205,7 +215,7 @@ class ExtractiveAnswerer:
             kind=kind,
             unit=unit,
             names=question_names(request.question),
-            document_question=about_document(request.question),
+            document_question=document_question,
         )
         return [Candidate(p, s, e) for p, s, e, _ in units], features
 

@@ -29,6 +29,7 @@ FEATURES = (
     "attribute",
     "rarest",
     "known",
+    "attribute_known",
     "kind_asked",
     "kind_match",
     "unit_match",
@@ -66,7 +67,7 @@ def signals(
     ranks: list[int],
     headers: list[bool],
     weights: Mapping[str, float],
-    known: float,
+    known: set[str],
     kind: Kind,
     unit: str | None,
     names: set[str],
@@ -88,6 +89,16 @@ def signals(
     # bridge is everywhere in a document about it; only "height" tells the answer from a
     # near miss (its length).
     attributes = {t: w for t, w in weights.items() if not any(t.startswith(n[:5]) for n in names)}
+    # Words the store has never seen ("capital", "population" over a border interview) mean
+    # the documents do not speak of it, unless the question paraphrases.
+    topic = list(weights)
+    known_share = sum(t in known for t in topic) / len(topic) if topic else 1.0
+    attribute_total = sum(attributes.values())
+    attribute_known = (
+        sum(w for t, w in attributes.items() if t in known) / attribute_total
+        if attribute_total
+        else 1.0
+    )
     for i, text in enumerate(texts):
         terms = set(content_terms(text))
         context = set(content_terms(contexts[i]))
@@ -103,7 +114,8 @@ def signals(
                 coverage(dict(weights), terms, context),
                 coverage(attributes, terms, context) if attributes else 1.0,
                 1.0 if rarest is not None and coverage({rarest: 1.0}, present) > 0 else 0.0,
-                known,
+                known_share,
+                attribute_known,
                 0.0 if kind == "other" else 1.0,
                 1.0 if kind_present else 0.0 if kind == "other" else -1.0,
                 0.0 if unit is None else 1.0 if has_unit(text, unit) else -1.0,

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from rag.embeddings import rescaled
 from rag.embeddings.base import Embedder
 from rag.retrieval.passages import Passage
 from rag.text import NUMBER_WORDS, Idf, content_terms, split_sentences
@@ -62,7 +63,7 @@ def best_support(
     """The passage sentence that best supports the claim, and the support score (0..1)."""
     spans = split_sentences(passage.text) or [(0, len(passage.text))]
     vectors = embedder.embed([claim, *(passage.text[s:e] for s, e in spans)])
-    similarities = vectors[1:] @ vectors[0]
+    similarities = rescaled(vectors[1:] @ vectors[0], embedder.model_id)
     weights = {t: idf(t) for t in content_terms(claim)}
     scores = [
         0.5 * float(similarity) + 0.5 * coverage(weights, set(content_terms(passage.text[s:e])))

@@ -32,6 +32,19 @@ def _openai(model: str, base_url: str | None) -> Embedder:
 
 PROVIDERS: dict[str, Callable[[str, str | None], Embedder]] = {"onnx": _onnx, "openai": _openai}
 
+# The median cosine of two unrelated sentences (random pairs from different documents of the
+# development set, eval/dev): E5's vectors all lie in a narrow cone, MiniLM's do not. Support
+# judging rescales by it, so one threshold means the same under either model.
+UNRELATED_COSINE = {"onnx:multilingual-e5-small-q4": 0.765}
+
+
+def rescaled(similarity: Vectors, model_id: str) -> Vectors:
+    """Cosine similarity with the model's unrelated-text level moved to 0 (1 stays 1)."""
+    floor = UNRELATED_COSINE.get(model_id, 0.0)
+    result: Vectors = (similarity - floor) / (1.0 - floor)
+    return result
+
+
 _cache: dict[tuple[str, str, str | None], Embedder] = {}
 
 
@@ -56,4 +69,4 @@ def embedder_for(settings: Settings) -> Embedder:
     )
 
 
-__all__ = ["PROVIDERS", "Embedder", "Vectors", "embedder_for", "get_embedder"]
+__all__ = ["PROVIDERS", "Embedder", "Vectors", "embedder_for", "get_embedder", "rescaled"]

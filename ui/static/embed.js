@@ -40,6 +40,7 @@
     ".bot{align-self:flex-start;background:#f3f4f6}" +
     ".declined{background:#fff8e1;border-left:4px solid #f0b400}" +
     ".notice{font-size:12px;color:#555;margin-top:6px}" +
+    ".related-head{font-size:12px;font-weight:600;color:#6b7280;margin-top:8px}" +
     ".error{background:#fee2e2;color:#991b1b}" +
     "button.cite{border:0;background:none;color:#1d4ed8;font-weight:600;cursor:pointer;padding:0 1px;font-size:inherit}" +
     "button.cite:hover{background:#dbeafe;border-radius:3px}" +
