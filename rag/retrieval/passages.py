@@ -19,6 +19,15 @@ _CODE_START = re.compile(r"^\s*(?:\$ |# |// |--\w|\./|import |from \w+ import |d
 _CALL = re.compile(r"\w[\w.]*\([^)]*\)")
 
 
+# A sentence whose subject is a pronoun (or "the latter", "this figure"...) leans on the one
+# before it; the first few words are enough to tell.
+_REFERS_BACK = re.compile(
+    r"^(?:\W*\w+(?:\s+\w+){0,5}?\s+)?(?:it|they|this|these|those|he|she|the latter|such)\b"
+    r"|^(?:он[аио]?|это|этот|эта|эти)\b",
+    re.I,
+)
+
+
 def is_statement(sentence: str) -> bool:
     """Whether a sentence states something an answer may quote.
 
@@ -41,29 +50,42 @@ def is_statement(sentence: str) -> bool:
 
 
 def embedded_text(text: str, metadata: Mapping[str, Any], start: int, end: int) -> str:
-    """What a sentence is embedded as: itself under its section's heading or question.
+    """What a sentence is embedded as: itself under its section's heading.
 
     "It processed 41 million litres a day" means nothing without "Northfield treatment plant"
     above it; the heading gives the vector its subject.
     """
-    context = metadata.get("context")
+    context = str(metadata.get("context") or "")
     sentence = text[start:end]
-    return f"{context}\n{sentence}" if context and not sentence.startswith(context) else sentence
+    if not context or is_question(context) or sentence.startswith(context):
+        return sentence  # an interviewer's question would make its whole answer look alike
+    return f"{context}\n{sentence}"
 
 
 def quotable_spans(text: str, metadata: Mapping[str, Any]) -> list[tuple[int, int]]:
     """The (start, end) of each sentence of a passage that an answer may quote.
 
-    Shared by ingest, which embeds these sentences once, and the answerer, which reads them.
+    A sentence that opens with a pronoun ("Over the past six years it has exceeded five
+    billion dollars") is quoted with the statement before it, which says what "it" is: alone
+    it answers nothing a reader could check. Shared by ingest, which embeds these spans once,
+    and the answerer, which reads them.
     """
     title = metadata.get("title")
     context = metadata.get("context")
     asked_until = len(context) if context and text.startswith(context) else 0
-    return [
-        (start, end)
-        for start, end in split_sentences(text)
-        if start >= asked_until and text[start:end] != title and is_statement(text[start:end])
-    ]
+    spans = []
+    previous: tuple[int, int] | None = None
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        if start < asked_until or sentence == title or not is_statement(sentence):
+            previous = None
+            continue
+        if previous and _REFERS_BACK.match(sentence):
+            spans.append((previous[0], end))
+        else:
+            spans.append((start, end))
+        previous = (start, end)
+    return spans
 
 
 @dataclass(frozen=True)
