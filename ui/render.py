@@ -133,7 +133,8 @@ def as_text(answer: Answer, width: int = 100) -> str:
     for c in answer.citations or answer.related:
         where = f"characters {c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
         title = c.title or c.filename or c.source
-        lines.append(f"[{c.n}] {title}{f' ({c.date})' if c.date else ''}, {where}")
+        label = f"[{c.n}]" if answer.citations else "-"  # related passages are not cited
+        lines.append(f"{label} {title}{f' ({c.date})' if c.date else ''}, {where}")
         quote = c.support.text if c.support else c.text
         lines.append(
             textwrap.fill(

@@ -1,13 +1,14 @@
 """What the offline answerer knows about one candidate sentence: the decision model's inputs.
 
 Each signal is cheap (the sentence vectors come from the store, built at ingest) and each
-says something the others cannot: meaning (dense similarity, also relative to the best
-candidate, which is what transfers across embedders whose scales differ), wording (rarity-
-weighted coverage of the question's terms, the section's heading counting half), the kind
-of fact asked for (a quantity is not an ordinal or a year) and its unit (a length in km, aid
-in dollars), names the question insists on,
-where retrieval ranked the passage, and whether the question is about the document itself
-and the candidate is a line of its header.
+says something the others cannot: meaning (dense similarity, also relative to the best and
+the mean candidate of the same script, which transfers across embedders and languages whose
+scales differ), wording (rarity-weighted coverage of the question's terms, the section's
+heading counting half; of the terms that say what is asked rather than name the thing; of
+the rarest term), how much of the question the store's vocabulary knows, the kind of fact
+asked for (a quantity is not an ordinal or a year) and its unit (a length in km, aid in
+dollars), the names the question insists on, where retrieval ranked the passage, and whether
+the question is about the document itself and the candidate is a line of its header.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ MIN_CANDIDATES = 20
 class HybridRetriever(BaseRetriever):
     """Top-``k`` passages by reciprocal rank fusion of dense and BM25 rankings.
 
+    A store of several scripts adds up to k/2 passages per script (see the module docstring).
+
     Example: ``HybridRetriever(store=Store.open(Settings())).invoke("Who is Sternik?")``.
     """
 
@@ -56,7 +58,8 @@ class HybridRetriever(BaseRetriever):
                     texts.append(keyword_text(text, meta.get("context")))
                     scripts.add(str(meta.get("script", "")))
                 self._bm25 = BM25Index(ids, texts)
-                self._scripts = tuple(sorted(scripts - {""})) if len(scripts) > 1 else ()
+                written = scripts - {""}  # passages ingested before scripts were recorded
+                self._scripts = tuple(sorted(written)) if len(written) > 1 else ()
                 self._revision = revision
             return self._bm25
 
