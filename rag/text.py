@@ -122,12 +122,17 @@ _HAS_REASON = re.compile(
 )
 
 
-def content_terms(text: str) -> list[str]:
-    """Lower-cased, stemmed words that carry meaning (stop words dropped)."""
+@lru_cache(maxsize=65536)
+def content_terms(text: str) -> tuple[str, ...]:
+    """Lower-cased, stemmed words that carry meaning (stop words dropped).
+
+    Cached: the answerer asks for the terms of the same sentences and headings on every
+    question that reads their passage.
+    """
     words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
     words = [w.removesuffix("'s") for w in words if w not in _STOPWORDS]
     stems: list[str] = stemmer().stemWords([w for w in words if w])  # type: ignore[attr-defined]
-    return stems
+    return tuple(stems)
 
 
 def expected_kind(question: str) -> Kind:
@@ -223,7 +228,7 @@ def topic_terms(question: str) -> list[str]:
     """
     for _, pattern in _KIND_PATTERNS:
         question = pattern.sub(" ", question)
-    return content_terms(question)
+    return list(content_terms(question))
 
 
 # Sentence spans with exact offsets, for picking and highlighting supporting sentences.
@@ -263,6 +268,7 @@ def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
         spans.append((start, end))
 
 
+@lru_cache(maxsize=65536)
 def script_of(text: str) -> str:
     """The writing system most of a text's letters are in ("latin", "cyrillic"...), or ""."""
     import unicodedata
