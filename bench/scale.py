@@ -142,7 +142,7 @@ def measure(settings: Settings, questions: list[str]) -> dict[str, Any]:
         n = max(retriever.candidates, 5 * retriever.k)
         for question in questions:
             t0 = time.perf_counter()
-            vector = plain.embed([question])
+            vector = plain.embed_queries([question])
             t1 = time.perf_counter()
             dense = pipeline.store.nearest(vector, n)
             t2 = time.perf_counter()
