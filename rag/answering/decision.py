@@ -43,25 +43,11 @@ DECIDER_SIGNALS = (
 )
 DECIDER_INPUTS = ("top", "margin", *DECIDER_SIGNALS)
 # Signals that can only speak for a candidate, never against it: covering more of the
-# question, holding the kind and unit of fact asked for, naming its names. Their weights are
+# question, holding the kind and unit of fact asked for, naming its names (all the decider's
+# signals are such), a higher score or lead, a better retrieval rank. Their weights are
 # kept >= 0 while fitting; without that, the paraphrased training questions (written to share
 # few words with their answers) teach the models that matching words is a bad sign.
-MONOTONE = frozenset(
-    {
-        "coverage",
-        "attribute",
-        "rarest",
-        "kind_match",
-        "unit_match",
-        "names",
-        "rank",
-        "header_for_document",
-        "top",
-        "margin",
-        "known",
-        "attribute_known",
-    }
-)
+MONOTONE = frozenset({*DECIDER_SIGNALS, "top", "margin", "rank", "header_for_document"})
 
 
 @dataclass(frozen=True)
