@@ -1,8 +1,9 @@
 """Answering: the ``Answerer`` protocol and the answerers, picked by ``make_answerer``.
 
-``base`` (the protocol), the offline ``extractive`` answerer, the ``generative`` one over any
-OpenAI-compatible model (``llm``) with its ``fallback``, and the ``support`` judge both use.
-Offline the extractive one answers; a generative one when an LLM is set.
+``base`` (the protocol), the offline ``extractive`` answerer (with its ``signals`` and the
+trained ``decision``), the ``generative`` one over any OpenAI-compatible model (``llm``) with
+its ``fallback``, and the ``support`` judge both use. Offline the extractive one answers; a
+generative one when an LLM is set.
 """
 
 from __future__ import annotations
