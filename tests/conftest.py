@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -202,8 +203,10 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop_process(process)
 
 
-def start_app(data_dir: Path, log_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`rag serve` as a user starts it, on a free loopback port, with its own data folder."""
+@contextlib.contextmanager
+def running_app(data_dir: Path, log_path: Path, **env: str) -> Iterator[str]:
+    """`rag serve` as a user starts it, on a free loopback port, with its own data folder;
+    yields its URL and stops it on the way out, whatever happened inside."""
     port = free_port()
     process = start_server(
         [str(VENV_BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -211,7 +214,10 @@ def start_app(data_dir: Path, log_path: Path, **env: str) -> tuple[subprocess.Po
         log_path,
         {"RAG_DATA_DIR": str(data_dir), **env},
     )
-    return process, f"http://127.0.0.1:{port}"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -274,16 +280,13 @@ def outside_site() -> Iterator[RecordingSite]:
 def app_server(app_folder: Path, allowed_site: RecordingSite) -> Iterator[str]:
     """The app on the embedded defaults, shared by the API, client and browser tests."""
     folder = app_folder
-    process, url = start_app(
+    with running_app(
         folder / "data",
         folder / "server.log",
         RAG_RATE_LIMIT_PER_MINUTE="0",
         RAG_ALLOWED_ORIGINS=json.dumps([allowed_site.origin]),
-    )
-    try:
+    ) as url:
         yield url
-    finally:
-        stop_process(process)
 
 
 def _postgres_bin(name: str) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, start_app, stop_process
+from tests.conftest import free_port, running_app
 from tests.helpers import RAG
 
 pytestmark = pytest.mark.server
@@ -57,7 +57,7 @@ def private_server(
 ) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
     origin, _ = host_page
     folder = tmp_path_factory.mktemp("private")
-    process, url = start_app(
+    with running_app(
         folder / "data",
         folder / "server.log",
         RAG_API_KEY=API_KEY,
@@ -65,11 +65,8 @@ def private_server(
         OPENAI_API_KEY=OPENAI,
         RAG_ANSWERER="extractive",  # the planted OpenAI key must reach nothing
         RAG_ALLOWED_ORIGINS=json.dumps([origin]),
-    )
-    try:
+    ) as url:
         yield url, folder / "server.log"
-    finally:
-        stop_process(process)
 
 
 def test_the_api_needs_the_key(private_server: tuple[str, Path]) -> None:
@@ -155,13 +152,10 @@ def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) 
 
 def test_public_mode_turns_uploads_off_without_an_admin_token(tmp_path: Path) -> None:
     files = {"file": ("a.txt", b"The Ostrava bridge has 19 arches.")}
-    process, url = start_app(tmp_path / "data", tmp_path / "server.log", RAG_PUBLIC="true")
-    try:
+    with running_app(tmp_path / "data", tmp_path / "server.log", RAG_PUBLIC="true") as url:
         refused = httpx.post(f"{url}/api/upload", files=files)
         assert refused.status_code == 403 and "RAG_ADMIN_TOKEN" in refused.json()["error"]
         assert httpx.post(f"{url}/api/ask", json=QUESTION, timeout=30).status_code == 200
-    finally:
-        stop_process(process)
 
 
 def test_a_request_through_a_proxy_cannot_upload_without_the_admin_token(app_server: str) -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from rag.answer import Answer, Citation, Support, Timings, check_citations
-from tests.conftest import start_app, stop_process
+from tests.conftest import running_app, stop_process
 
 pytestmark = pytest.mark.server
 
@@ -182,28 +182,24 @@ def test_cors_allows_only_the_configured_origins(app_server: str, tmp_path: Path
     }
     response = httpx.options(f"{app_server}/api/ask", headers=preflight)
     assert "access-control-allow-origin" not in response.headers
-    process, url = start_app(
+    with running_app(
         tmp_path / "data", tmp_path / "server.log", RAG_ALLOWED_ORIGINS='["https://other.example"]'
-    )
-    try:
+    ) as url:
         allowed = httpx.options(f"{url}/api/ask", headers=preflight)
         assert allowed.headers["access-control-allow-origin"] == "https://other.example"
         denied = httpx.options(
             f"{url}/api/ask", headers={**preflight, "Origin": "https://evil.example"}
         )
         assert "access-control-allow-origin" not in denied.headers
-    finally:
-        stop_process(process)
 
 
 def test_rate_limit_and_upload_switch(tmp_path: Path) -> None:
-    process, url = start_app(
+    with running_app(
         tmp_path / "data",
         tmp_path / "server.log",
         RAG_RATE_LIMIT_PER_MINUTE="3",
         RAG_ALLOW_UPLOAD="false",
-    )
-    try:
+    ) as url:
         codes = [
             httpx.post(
                 f"{url}/api/ask", json={"question": "Who translated it?"}, timeout=30
@@ -218,8 +214,6 @@ def test_rate_limit_and_upload_switch(tmp_path: Path) -> None:
         )
         upload = httpx.post(f"{url}/api/upload", files={"file": ("a.txt", b"text")})
         assert upload.status_code == 403 and "RAG_ALLOW_UPLOAD" in upload.json()["error"]
-    finally:
-        stop_process(process)
 
 
 def test_gradio_client_calls_the_named_endpoint(app_server: str) -> None:

@@ -53,36 +53,35 @@ def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
 def test_the_app_says_503_while_chroma_is_down_and_recovers_by_itself(tmp_path: Path) -> None:
     import httpx
 
-    from tests.conftest import free_port, start_app, start_chroma, stop_process
+    from tests.conftest import free_port, running_app, start_chroma, stop_process
 
     port = free_port()
     (tmp_path / "chroma").mkdir()
     chroma = start_chroma(tmp_path / "chroma", port)
-    app, url = start_app(
-        tmp_path / "data",
-        tmp_path / "app.log",
-        RAG_CHROMA_HOST="127.0.0.1",
-        RAG_CHROMA_PORT=str(port),
-        RAG_RATE_LIMIT_PER_MINUTE="0",
-    )
     question = {"question": "Who translated the interview from Russian?"}
     try:
-        assert "Kristina Rus" in httpx.post(f"{url}/api/ask", json=question, timeout=30).text
-        stop_process(chroma)
-        for path in ("/api/ask", "/api/ask/stream"):
-            down = httpx.post(url + path, json=question, timeout=30)
-            assert down.status_code == 503, down.text
-            assert down.json()["error"] == (
-                f"the Chroma server at 127.0.0.1:{port} is not reachable; try again shortly"
-            )
-        assert httpx.get(f"{url}/api/health").status_code == 503
-        chroma = start_chroma(tmp_path / "chroma", port)  # same data, same port
-        back = httpx.post(f"{url}/api/ask", json=question, timeout=30)
-        assert back.status_code == 200 and "Kristina Rus" in back.json()["answer"]
-        assert httpx.get(f"{url}/api/health").json()["status"] == "ok"
-        assert "Traceback" not in (tmp_path / "app.log").read_text()
+        with running_app(
+            tmp_path / "data",
+            tmp_path / "app.log",
+            RAG_CHROMA_HOST="127.0.0.1",
+            RAG_CHROMA_PORT=str(port),
+            RAG_RATE_LIMIT_PER_MINUTE="0",
+        ) as url:
+            assert "Kristina Rus" in httpx.post(f"{url}/api/ask", json=question, timeout=30).text
+            stop_process(chroma)
+            for path in ("/api/ask", "/api/ask/stream"):
+                down = httpx.post(url + path, json=question, timeout=30)
+                assert down.status_code == 503, down.text
+                assert down.json()["error"] == (
+                    f"the Chroma server at 127.0.0.1:{port} is not reachable; try again shortly"
+                )
+            assert httpx.get(f"{url}/api/health").status_code == 503
+            chroma = start_chroma(tmp_path / "chroma", port)  # same data, same port
+            back = httpx.post(f"{url}/api/ask", json=question, timeout=30)
+            assert back.status_code == 200 and "Kristina Rus" in back.json()["answer"]
+            assert httpx.get(f"{url}/api/health").json()["status"] == "ok"
+            assert "Traceback" not in (tmp_path / "app.log").read_text()
     finally:
-        stop_process(app)
         stop_process(chroma)
 
 
@@ -90,7 +89,7 @@ def test_two_servers_share_one_chroma_server(tmp_path: Path) -> None:
     """Scale-out: ingest through one `rag serve`, ask through another."""
     import httpx
 
-    from tests.conftest import free_port, start_app, start_chroma, stop_process
+    from tests.conftest import free_port, running_app, start_chroma, stop_process
 
     port = free_port()
     (tmp_path / "chroma").mkdir()
@@ -100,26 +99,29 @@ def test_two_servers_share_one_chroma_server(tmp_path: Path) -> None:
         "RAG_CHROMA_PORT": str(port),
         "RAG_RATE_LIMIT_PER_MINUTE": "0",
     }
-    first, first_url = start_app(tmp_path / "a", tmp_path / "a.log", **shared)
-    second, second_url = start_app(tmp_path / "b", tmp_path / "b.log", **shared)
     try:
-        note = b"Harbor log\n\nThe Vesterhavn harbor crane lifts 84 tonnes.\n"
-        added = httpx.post(
-            f"{first_url}/api/upload", files={"file": ("harbor.txt", note)}, timeout=60
-        )
-        assert added.status_code == 200 and added.json()["added"] == 1
-        question = {"question": "How much does the Vesterhavn harbor crane lift?"}
-        answer = httpx.post(f"{second_url}/api/ask", json=question, timeout=30).json()
-        assert (
-            "84 tonnes" in answer["answer"] and answer["citations"][0]["filename"] == "harbor.txt"
-        )
-        source = httpx.get(f"{second_url}/api/sources/{answer['citations'][0]['chunk_id']}")
-        assert source.status_code == 200 and "84 tonnes" in source.json()["text"]
-        article = httpx.post(
-            f"{second_url}/api/ask", json={"question": "Who translated the interview?"}, timeout=30
-        )
-        assert "Kristina Rus" in article.json()["answer"]
+        with (
+            running_app(tmp_path / "a", tmp_path / "a.log", **shared) as first_url,
+            running_app(tmp_path / "b", tmp_path / "b.log", **shared) as second_url,
+        ):
+            note = b"Harbor log\n\nThe Vesterhavn harbor crane lifts 84 tonnes.\n"
+            added = httpx.post(
+                f"{first_url}/api/upload", files={"file": ("harbor.txt", note)}, timeout=60
+            )
+            assert added.status_code == 200 and added.json()["added"] == 1
+            question = {"question": "How much does the Vesterhavn harbor crane lift?"}
+            answer = httpx.post(f"{second_url}/api/ask", json=question, timeout=30).json()
+            assert (
+                "84 tonnes" in answer["answer"]
+                and answer["citations"][0]["filename"] == "harbor.txt"
+            )
+            source = httpx.get(f"{second_url}/api/sources/{answer['citations'][0]['chunk_id']}")
+            assert source.status_code == 200 and "84 tonnes" in source.json()["text"]
+            article = httpx.post(
+                f"{second_url}/api/ask",
+                json={"question": "Who translated the interview?"},
+                timeout=30,
+            )
+            assert "Kristina Rus" in article.json()["answer"]
     finally:
-        stop_process(first)
-        stop_process(second)
         stop_process(chroma)

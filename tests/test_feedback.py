@@ -309,12 +309,13 @@ def test_eval_from_feedback_shows_users_beside_the_judge(tmp_path: Path) -> None
 @pytest.mark.server
 def test_two_servers_share_ratings_in_postgresql(postgres_url: str, tmp_path: Path) -> None:
     """Several `rag serve` workers, one feedback database: answered by one, rated on the other."""
-    from tests.conftest import start_app, stop_process
+    from tests.conftest import running_app
 
     shared = {"RAG_FEEDBACK_URL": postgres_url, "RAG_RATE_LIMIT_PER_MINUTE": "0"}
-    first, first_url = start_app(tmp_path / "a", tmp_path / "a.log", **shared)
-    second, second_url = start_app(tmp_path / "b", tmp_path / "b.log", **shared)
-    try:
+    with (
+        running_app(tmp_path / "a", tmp_path / "a.log", **shared) as first_url,
+        running_app(tmp_path / "b", tmp_path / "b.log", **shared) as second_url,
+    ):
         question = {"question": "Who translated the interview from Russian?"}
         answer = httpx.post(f"{first_url}/api/ask", json=question, timeout=30).json()
         rating = {"answer_id": answer["answer_id"], "rating": "supports", "citation": 1}
@@ -324,9 +325,6 @@ def test_two_servers_share_ratings_in_postgresql(postgres_url: str, tmp_path: Pa
         store.close()
         assert rated[answer["answer_id"]].citations == {1: "supports"}
         assert not (tmp_path / "a" / "feedback.sqlite3").exists()
-    finally:
-        stop_process(first)
-        stop_process(second)
 
 
 def test_a_dropped_postgresql_connection_is_reopened(postgres_url: str) -> None:

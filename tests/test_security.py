@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RecordingSite, start_app, stop_process
+from tests.conftest import RecordingSite, running_app
 from tests.helpers import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.server
@@ -34,7 +34,7 @@ def keyed_server(
     """A server with an API key and an admin token, reachable as docs.example.org too, that
     allows the session's ``allowed_site`` (another port of the same host)."""
     folder = tmp_path_factory.mktemp("keyed")
-    process, url = start_app(
+    with running_app(
         folder / "data",
         folder / "server.log",
         RAG_API_KEY=API_KEY,
@@ -42,27 +42,21 @@ def keyed_server(
         RAG_ALLOWED_HOSTS='["docs.example.org"]',
         RAG_ALLOWED_ORIGINS=json.dumps([allowed_site.origin]),
         RAG_RATE_LIMIT_PER_MINUTE="0",
-    )
-    try:
+    ) as url:
         yield url, folder
-    finally:
-        stop_process(process)
 
 
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A private server with small limits: 1 MB uploads, 3 questions a minute."""
     folder = tmp_path_factory.mktemp("small")
-    process, url = start_app(
+    with running_app(
         folder / "data",
         folder / "server.log",
         RAG_MAX_UPLOAD_MB="1",
         RAG_RATE_LIMIT_PER_MINUTE="3",
-    )
-    try:
+    ) as url:
         yield url, folder
-    finally:
-        stop_process(process)
 
 
 @pytest.fixture(scope="module")
@@ -558,8 +552,7 @@ def test_odd_input_gets_a_one_line_refusal_not_exception_text(app_server: str) -
 
 def test_guessing_the_admin_token_is_limited_too(tmp_path: Path) -> None:
     """A server with an admin token but no API key: wrong tokens on uploads spend attempts."""
-    process, url = start_app(tmp_path / "data", tmp_path / "server.log", RAG_ADMIN_TOKEN=ADMIN)
-    try:
+    with running_app(tmp_path / "data", tmp_path / "server.log", RAG_ADMIN_TOKEN=ADMIN) as url:
         files = {"files": ("a.txt", b"The Ostrava bridge has 19 arches.")}
         codes = [
             httpx.post(
@@ -586,5 +579,3 @@ def test_guessing_the_admin_token_is_limited_too(tmp_path: Path) -> None:
                 headers={"X-API-Key": "guess-again"},
             )
         assert again.status_code == 429, again.text
-    finally:
-        stop_process(process)
