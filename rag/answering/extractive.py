@@ -137,10 +137,10 @@ class ExtractiveAnswerer:
     def _stored(self, ids: Sequence[str]) -> dict[tuple[str, int, int], np.ndarray]:
         return self.store.sentence_vectors(ids) if self.store is not None else {}
 
-    def _passages(self, request: AnswerRequest) -> list[Passage]:
+    def _passages(self, request: AnswerRequest, document_question: bool) -> list[Passage]:
         """The retrieved passages, and for a question about the document its first passage."""
         passages = list(request.passages)
-        if self.store is None or not passages or not about_document(request.question):
+        if self.store is None or not passages or not document_question:
             return passages
         source = passages[0].metadata.get("source")
         if not source:
@@ -173,8 +173,8 @@ class ExtractiveAnswerer:
 
     def features(self, request: AnswerRequest) -> tuple[list[Candidate], np.ndarray]:
         """Every quotable span of the passages with its signals (what training learns from)."""
-        passages = self._passages(request)
         document_question = about_document(request.question)
+        passages = self._passages(request, document_question)
         units = [
             (p, s, e, header)
             for p in passages

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -67,7 +66,7 @@ def signals(
     contexts: list[str],
     ranks: list[int],
     headers: list[bool],
-    weights: Mapping[str, float],
+    weights: dict[str, float],
     known: set[str],
     kind: Kind,
     unit: str | None,
@@ -112,7 +111,7 @@ def signals(
                 float(dense[i]),
                 float(dense[i]) - best,
                 (float(dense[i]) - mean) / spread,
-                coverage(dict(weights), terms, context),
+                coverage(weights, terms, context),
                 coverage(attributes, terms, context) if attributes else 1.0,
                 1.0 if rarest is not None and coverage({rarest: 1.0}, present) > 0 else 0.0,
                 known_share,
