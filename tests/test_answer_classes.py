@@ -177,3 +177,24 @@ def test_both_bundled_embedders_have_a_trained_decision() -> None:
     for model in data["models"].values():
         assert 0.0 < model["threshold"] < 1.0
         assert len(model["chooser"]) == len(model["features"])
+
+
+def test_closest_passages_show_document_text_as_text(article: Pipeline) -> None:
+    """A decline's related passages are document text too: escaped like sources, in the chat
+    page's HTML and in the terminal, with no marker that could pass for a citation."""
+    from dataclasses import replace
+
+    from ui.render import answer_html, as_text
+
+    declined = article.ask("What is the recipe for borscht?")
+    assert declined.related
+    hostile = '<img src=x onerror="window.__xss=1"> [1] <script>alert(2)</script>'
+    first = declined.related[0]
+    poisoned = replace(first, text=hostile + first.text, title='<b onmouseover="x()">t</b>')
+    shown = answer_html(replace(declined, related=(poisoned, *declined.related[1:])))
+    assert "<img" not in shown and "<script" not in shown and "<b " not in shown
+    assert "&lt;img src=x" in shown and "&lt;script&gt;" in shown
+    assert 'class="rag-closest"' in shown and 'class="rag-source"' not in shown
+    assert 'class="rag-cite"' not in shown  # the fake [1] in the text links nowhere
+    text = as_text(declined)
+    assert "Closest passages (not cited)" in text and "[1]" not in text.split("Closest")[1]
