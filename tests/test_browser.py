@@ -86,6 +86,27 @@ def test_a_declined_answer_in_the_widget_offers_the_closest_passages(
     assert closest.locator("mark").first.inner_text().strip()
 
 
+def test_the_widget_marks_the_quoted_sentence_after_emoji(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
+    """Offsets count characters; an emoji is two UTF-16 units in JavaScript (outside probe)."""
+    text = (
+        "😀😀😀😀😀😀 The Quail Gallery in Tasmania exhibits old maps. "
+        "The Quail Gallery entrance is beside the door."
+    )
+    added = httpx.post(
+        f"{app_server}/api/upload", files={"file": ("quail.txt", text.encode())}, timeout=60
+    )
+    assert added.status_code == 200, added.text
+    page = page_factory()
+    page.goto(app_server + "/embed-demo")
+    widget = ask_in_widget(page, "Where is the Quail Gallery entrance?")
+    cite = widget.locator("button.cite").first
+    cite.wait_for(timeout=30_000)
+    cite.click()
+    details = widget.locator("details").first
+    assert details.locator("mark").inner_text() == "The Quail Gallery entrance is beside the door."
+    assert details.locator(".passage").inner_text().strip() == text
+
+
 def test_widget_on_the_demo_page_keeps_clickable_sources(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]
     page = page_factory()
     page.goto(app_server + "/embed-demo")

@@ -112,9 +112,12 @@
     var body = el("span", "passage");
     var s = citation.support;
     if (s) {
-      body.appendChild(document.createTextNode(citation.text.slice(0, s.start)));
+      // The server counts characters (code points); JavaScript strings count UTF-16 units,
+      // so an emoji before the sentence would shift a plain slice.
+      var chars = Array.from(citation.text);
+      body.appendChild(document.createTextNode(chars.slice(0, s.start).join("")));
       body.appendChild(el("mark", "", s.text));
-      body.appendChild(document.createTextNode(citation.text.slice(s.end)));
+      body.appendChild(document.createTextNode(chars.slice(s.end).join("")));
     } else {
       body.textContent = citation.text;
     }
