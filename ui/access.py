@@ -17,10 +17,11 @@ import functools
 import hmac
 import ipaddress
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
@@ -35,10 +36,12 @@ OPEN_PATHS = {"/api/health", "/embed.js", "/login", "/favicon.ico"}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "via")
-# Routes that answer or store something: the REST API's, uploads, and every way Gradio runs
-# an event.
+# Routes that answer or store something: the REST API's, the OpenAI-compatible and MCP
+# ones, uploads, and every way Gradio runs an event.
 LIMITED = (
     "/api/ask",
+    "/v1/chat/completions",
+    "/mcp",
     "/api/feedback",
     "/api/upload",
     "/gradio_api/upload",
@@ -49,10 +52,15 @@ LIMITED = (
 )
 UPLOAD_PATHS = ("/api/upload", "/gradio_api/upload")
 MAX_API_JSON = 256 * 1024  # a question with its history
+API_PATHS = ("/api/", "/v1/", "/mcp")  # programs' routes: bodies up to MAX_API_JSON
 MAX_PAGE_JSON = 4 * 1024 * 1024  # a Gradio event: the chat sends the conversation so far
 MAX_JSON_DEPTH = 64
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an uploaded file
 LOGIN_ATTEMPTS_PER_MINUTE = 10
+# A source page (``/source/ID?start=..&end=..``), the one place a sign-in returns to.
+_RETURNABLE = re.compile(
+    r"/source/[0-9a-f]{16}-[0-9a-f]{16}(?:-\d{1,6})?(?:\?start=\d{1,7}&end=\d{1,7})?"
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -227,8 +235,14 @@ def _client(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
-def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def _refuse(
+    path: str, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The one-line refusal, in the shape OpenAI clients read on the OpenAI-compatible routes."""
+    body: dict[str, Any] = {"error": message}
+    if path.startswith("/v1/"):
+        body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class Gate:
@@ -262,12 +276,14 @@ class Gate:
         path, method = connection.url.path, connection.scope.get("method", "GET")
         host = access.host_refusal(headers.get("host"))
         if host:
-            return _refuse(400, host)
+            return _refuse(path, 400, host)
         origin_header = headers.get("origin")
         origin = access.origin_refusal(origin_header, headers.get("host"))
         if origin and path != "/embed.js":
             # The page may read why (the widget says so); it learns nothing else.
-            return _refuse(403, origin, {"Access-Control-Allow-Origin": origin_header or "null"})
+            return _refuse(
+                path, 403, origin, {"Access-Control-Allow-Origin": origin_header or "null"}
+            )
         key = presented_key(headers, connection.cookies)
         client = _client(connection)
         signing_in = path == "/login" and method == "POST"
@@ -276,13 +292,17 @@ class Gate:
             # is over, so guessing costs the same through a header, a cookie or /login.
             if signing_in:
                 return HTMLResponse(login_page("Too many attempts; wait a minute."), 429)
-            return _refuse(429, "too many wrong keys; wait a minute", {"Retry-After": "60"})
+            return _refuse(path, 429, "too many wrong keys; wait a minute", {"Retry-After": "60"})
         if access.api_key is not None and path not in OPEN_PATHS and not access.is_user(key):
             if key:
                 access.logins.check(client)  # a wrong key spends a sign-in attempt
             if method == "GET" and "text/html" in headers.get("accept", ""):
-                return RedirectResponse("/login", status_code=303)
+                wanted = path + (f"?{connection.url.query}" if connection.url.query else "")
+                back = return_path(wanted)
+                login = "/login" if back == "/" else f"/login?next={quote(wanted, safe='')}"
+                return RedirectResponse(login, status_code=303)
             return _refuse(
+                path,
                 401,
                 "this server needs an API key: send 'Authorization: Bearer KEY' or "
                 "'X-API-Key: KEY' (RAG_API_KEY)",
@@ -292,7 +312,7 @@ class Gate:
         if path in UPLOAD_PATHS or _is_multipart(headers):
             upload = access.upload_refusal(key, headers, client)
             if upload:
-                return _refuse(403, upload)
+                return _refuse(path, 403, upload)
         if path.startswith(LIMITED):
             return _limited(access.questions, connection)
         return None
@@ -301,16 +321,16 @@ class Gate:
         self, connection: HTTPConnection, receive: Receive
     ) -> tuple[bytes, Response | None]:
         """The whole body, or a refusal once it passes its limit (nothing more is read)."""
-        multipart = _is_multipart(connection.headers)
+        multipart, path = _is_multipart(connection.headers), connection.url.path
         if multipart:
             limit = self.access.max_upload_bytes + MULTIPART_OVERHEAD
             too_big = f"the file is over {self.access.max_upload_bytes // (1024 * 1024)} MB"
         else:
-            limit = MAX_API_JSON if connection.url.path.startswith("/api/") else MAX_PAGE_JSON
+            limit = MAX_API_JSON if path.startswith(API_PATHS) else MAX_PAGE_JSON
             too_big = f"the request body is over {limit // 1024} KB"
         declared = connection.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            return b"", _refuse(413, too_big)
+            return b"", _refuse(path, 413, too_big)
         parts: list[bytes] = []
         size = 0
         while True:
@@ -320,12 +340,14 @@ class Gate:
             parts.append(message.get("body", b""))
             size += len(parts[-1])
             if size > limit:
-                return b"", _refuse(413, too_big)
+                return b"", _refuse(path, 413, too_big)
             if not message.get("more_body", False):
                 break
         body = b"".join(parts)
         if not multipart and json_depth(body) > MAX_JSON_DEPTH:
-            return body, _refuse(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+            return body, _refuse(
+                path, 400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+            )
         return body, None
 
 
@@ -365,6 +387,7 @@ def _limited(limiter: RateLimiter, connection: HTTPConnection) -> Response | Non
         return None
     seconds = math.ceil(wait)
     return _refuse(
+        connection.url.path,
         429,
         f"too many requests; try again in {seconds} s (RAG_RATE_LIMIT_PER_MINUTE)",
         {"Retry-After": str(seconds)},
@@ -385,16 +408,33 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def login_page(message: str = "") -> str:
-    """The sign-in form for the chat page; echoes nothing a visitor typed."""
+def return_path(value: str | None) -> str:
+    """Where a sign-in leads: a source page it was asked for, else the chat.
+
+    Only a source page's own shape is followed, so a crafted link cannot send a user who
+    signs in anywhere else.
+    """
+    if value and _RETURNABLE.fullmatch(value):
+        return value + ("#support" if "?" in value else "")
+    return "/"
+
+
+def login_page(message: str = "", next_path: str | None = None) -> str:
+    """The sign-in form for the chat page; echoes nothing a visitor typed but a source path."""
     note = f"<p class='note'>{escape(message)}</p>" if message else ""
+    back = return_path(next_path)
+    hidden = (
+        ""
+        if back == "/"
+        else f"<input type='hidden' name='next' value='{escape(next_path or '')}'>"
+    )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sign in</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:380px;margin:80px auto}"
         "input,button{font-size:16px;padding:8px;width:100%;margin-top:8px}"
         ".note{color:#b91c1c}</style></head><body><h1>Ask the documents</h1>"
         f"<p>This server needs a key.</p>{note}"
-        "<form method='post' action='/login'><input type='password' name='key' "
+        f"<form method='post' action='/login'>{hidden}<input type='password' name='key' "
         "autocomplete='current-password' aria-label='Key' required>"
         "<button type='submit'>Sign in</button></form></body></html>"
     )

@@ -373,6 +373,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from ui.server import create_app
 
     settings = _settings(ctx)
+    _log_warnings()
     app = create_app(settings, host=host)
     url = f"http://{host}:{port}"
     click.echo(f"Chat: {url}/   API: {url}/docs   Widget demo: {url}/embed-demo", err=False)
@@ -393,6 +394,38 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=",".join(proxies) or None,
     )
+
+
+@cli.command()
+@click.pass_context
+def mcp(ctx: click.Context) -> None:
+    """Serve the documents to an MCP client over stdio (tools ask and search).
+
+    Example client entry: {"command": "rag", "args": ["--data-dir", "/path/data", "mcp"]}.
+    Reads the store beside a running 'rag serve' only with a Chroma server (RAG_CHROMA_HOST);
+    otherwise 'rag serve' offers the same tools at /mcp.
+    """
+    from ui.app import App
+    from ui.mcp_server import build_mcp
+
+    settings = _settings(ctx)
+    _log_warnings()
+    with App.open(settings) as app:
+        build_mcp(app).run("stdio")
+
+
+def _log_warnings() -> None:
+    """Warnings and errors to stderr, one line each, before a library sets up its own.
+
+    The handler's own level matters: some libraries set their loggers to DEBUG, and the MCP
+    SDK installs a root handler of its own unless one exists.
+    """
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 def _settings_from_environment() -> Settings | None:

@@ -146,3 +146,52 @@ def as_text(answer: Answer, width: int = 100) -> str:
         )
         lines.append(f"    {c.source}")
     return "\n".join(lines)
+
+
+def source_page(found: dict[str, Any], start: int | None = None, end: int | None = None) -> str:
+    """A passage in its document as a page of its own: the link a plain chat client shows.
+
+    ``start``/``end`` mark the supporting sentence inside the passage (out-of-range values
+    mark nothing); the page scrolls to it by its ``#support`` anchor, with no script.
+    """
+    text = str(found["text"])
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        passage = (
+            escape(text[:start])
+            + f'<mark id="support">{escape(text[start:end])}</mark>'
+            + escape(text[end:])
+        )
+    else:
+        passage = f'<span id="support">{escape(text)}</span>'
+    facts = [str(found.get("title") or found.get("filename") or found.get("source") or "")]
+    facts += [str(found[key]) for key in ("date",) if found.get(key)]
+    if found.get("page"):
+        facts.append(f"page {found['page']}")
+    lead = "" if found.get("starts_document") else "… "
+    tail = " …" if found.get("after") else ""
+    name = found.get("filename") or found.get("source")
+    where = f"{name}, characters {found['start']}–{found['end']}"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(facts[0] or 'Source')}</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.6;color:#111827;background:#fff}"
+        ".context{white-space:pre-wrap;color:#4b5563}.passage{color:#111827}"
+        "mark{background:#fde68a;color:#111827}.where{color:#4b5563;font-size:.9em}"
+        "@media (prefers-color-scheme:dark){body{background:#111827;color:#f3f4f6}"
+        ".context{color:#d1d5db}.passage{color:#f9fafb}.where{color:#d1d5db}}"
+        "</style></head><body><main>"
+        f"<h1>{' · '.join(escape(f) for f in facts)}</h1>"
+        f"<p class='context'>{lead}{escape(str(found.get('before', '')))}"
+        f"<span class='passage'>{passage}</span>{escape(str(found.get('after', '')))}{tail}</p>"
+        f"<p class='where'>{escape(where)}</p></main></body></html>"
+    )
+
+
+def not_found_page(message: str) -> str:
+    """A plain page saying what was not found (the message is escaped)."""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Not found</title>"
+        f"</head><body><main><h1>Not found</h1><p>{escape(message)}</p></main></body></html>"
+    )

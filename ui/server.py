@@ -12,12 +12,25 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
+from mcp.server.transport_security import TransportSecuritySettings
 
+from rag.retrieval.sources import passage_in_context
 from rag.settings import Settings
-from ui.access import COOKIE, Access, Gate, SecurityHeaders, login_page, session_token
+from ui.access import (
+    COOKIE,
+    Access,
+    Gate,
+    SecurityHeaders,
+    login_page,
+    return_path,
+    session_token,
+)
 from ui.api import build_router, install_error_handlers
 from ui.app import App
 from ui.chat import STATIC, build_chat, page_assets
+from ui.mcp_server import build_mcp
+from ui.openai_api import build_openai_router
+from ui.render import not_found_page, source_page
 
 
 def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.0.0.1") -> FastAPI:
@@ -32,13 +45,23 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
     os.environ["GRADIO_TEMP_DIR"] = str(uploads)
     rag_app = rag_app or App.serve(settings)
     access = Access(settings, host)
+    # Gate checks hosts and origins for every route, so the SDK's own check (loopback names
+    # only) is off; stateless, so any worker can take any request.
+    mcp_http = build_mcp(rag_app).streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    mcp_sessions = mcp_http.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Answers are CPU-bound (offline) or wait on the LLM (generative); this bounds how
         # many run at once, and so the memory they hold. Gradio's events have their own limit.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
-        yield
+        async with mcp_sessions(mcp_http):
+            yield
         rag_app.close()
 
     # /docs with Swagger UI served from here, not a CDN: works offline and under the CSP.
@@ -59,20 +82,23 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
     )
     app.add_middleware(SecurityHeaders, access=access)  # outermost: on every response
     install_error_handlers(app, rag_app)
+    app.router.routes.extend(mcp_http.routes)  # POST /mcp; the SDK's app adds no middleware
     app.include_router(build_router(rag_app))
+    app.include_router(build_openai_router(rag_app))
 
     @app.get("/login", include_in_schema=False)
-    def login_form() -> HTMLResponse:
-        return HTMLResponse(login_page())
+    def login_form(next: str | None = None) -> HTMLResponse:
+        return HTMLResponse(login_page(next_path=next))
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        key = str((await request.form()).get("key", ""))
+        form = await request.form()
+        key, next_path = str(form.get("key", "")), str(form.get("next", ""))
         secret = access.admin_token if access.is_admin(key) else access.api_key
         if secret is None or not access.is_user(key):
             access.logins.check(request.client.host if request.client else "unknown")
-            return HTMLResponse(login_page("That key is not right."), 401)
-        response = RedirectResponse("/", status_code=303)
+            return HTMLResponse(login_page("That key is not right.", next_path), 401)
+        response = RedirectResponse(return_path(next_path), status_code=303)
         response.set_cookie(
             COOKIE,
             session_token(secret),
@@ -81,6 +107,13 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
             secure=request.url.scheme == "https",
         )
         return response
+
+    @app.get("/source/{chunk_id}", include_in_schema=False)
+    def source_view(chunk_id: str, start: int | None = None, end: int | None = None) -> Response:
+        found = passage_in_context(rag_app.store, chunk_id)
+        if found is None:
+            return HTMLResponse(not_found_page(f"No passage with id {chunk_id[:100]!r}."), 404)
+        return HTMLResponse(source_page(found, start, end))
 
     @app.get("/embed.js", include_in_schema=False)
     def embed_js() -> FileResponse:

@@ -59,6 +59,13 @@ _INSTRUCTION = re.compile(
     re.I | re.S,
 )
 MAX_CONDENSED_CHARS = 500
+# A list of sources a model appends ("Sources:", then "[1] Title..." lines) restates the
+# markers; the citations are built from the passages, so it is cut, not judged as claims.
+_TRAILING_SOURCES = re.compile(
+    r"\n\s*(?:\*\*)?(?:sources|references|citations)(?:\*\*)?\s*:?(?:\*\*)?\s*\n"
+    r"(?:\s*(?:[-*]\s*)?\[\d{1,3}\].*(?:\n|$))+\s*$",
+    re.I,
+)
 
 
 class UnverifiableAnswer(RagError):
@@ -183,7 +190,7 @@ Judge = Callable[[str, Passage], tuple[tuple[int, int], float]]
 def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai") -> Answer:
     """The model's text with every marker checked, repaired or dropped, then renumbered."""
     passages = list(request.passages)
-    claims = split_claims(text.strip())
+    claims = split_claims(_TRAILING_SOURCES.sub("", text).strip())
     if not claims or (_DECLINES.search(text) and len(claims) <= 2):
         return declined(request.question, name)
     order: list[int] = []  # passage indexes in order of first citation

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from rag.store import Store
 
 CHUNK_ID = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{16}(?:-\d{1,6})?$")
 MARGIN = 600
+
+
+def piece_together(pieces: Iterable[tuple[int, str]]) -> tuple[int, str]:
+    """Overlapping passages (start offset, text) as the stretch of document they cover.
+
+    Returns where that stretch starts and its text; gaps between passages were paragraph
+    breaks, so they come back as newlines.
+    """
+    ordered = sorted(pieces, key=lambda p: p[0])
+    lo = ordered[0][0] if ordered else 0
+    document = ""
+    for piece_start, piece_text in ordered:
+        offset = piece_start - lo
+        if offset > len(document):
+            document += "\n" * (offset - len(document))
+        document = document[:offset] + piece_text + document[offset + len(piece_text) :]
+    return lo, document
 
 
 def passage_in_context(store: Store, chunk_id: str, margin: int = MARGIN) -> dict[str, Any] | None:
@@ -31,16 +49,9 @@ def passage_in_context(store: Store, chunk_id: str, margin: int = MARGIN) -> dic
             {"start": {"$lt": end + margin}},
         ]
     }
-    pieces = sorted(
-        ((int(m.get("start", 0)), t) for _, t, m in store.records(where=where)), key=lambda p: p[0]
+    lo, document = piece_together(
+        (int(m.get("start", 0)), t) for _, t, m in store.records(where=where)
     )
-    lo = min(p[0] for p in pieces)
-    document = ""
-    for piece_start, piece_text in pieces:
-        offset = piece_start - lo
-        if offset > len(document):
-            document += "\n" * (offset - len(document))
-        document = document[:offset] + piece_text + document[offset + len(piece_text) :]
     before = document[max(0, start - margin - lo) : start - lo]
     after = document[end - lo : end - lo + margin]
     if start - len(before) > 0 and " " in before:  # begin and end on whole words
