@@ -3,8 +3,9 @@
 Each request takes the next fault from ``faults`` (then passes through when none are left):
 ``hang`` (never answers), ``429`` (with ``Retry-After: 1``), ``500``, ``reset`` (forwards the
 stream up to the end of the first event that carries a token, then resets the connection),
-``malformed`` (forwards the first event, then a chunk that is not JSON), ``pass``. What each
-request got is appended to ``seen``.
+``malformed`` (forwards the first event, then a chunk that is not JSON), ``say:TEXT`` (the
+real server's stream with its words replaced by TEXT: a model saying exactly that), ``pass``.
+What each request got is appended to ``seen``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def carries_token(line: str) -> bool:
         return any(choice["delta"].get("content") for choice in event["choices"])
     except (ValueError, TypeError, KeyError, AttributeError):
         return False
+
+
+def said_instead(line: str, text: str) -> str:
+    """A token chunk's ``data:`` line with its text replaced."""
+    event = json.loads(line.removeprefix("data:"))
+    for choice in event["choices"]:
+        choice["delta"]["content"] = text
+    return "data: " + json.dumps(event)
 
 
 class FaultProxy:
@@ -119,6 +128,9 @@ class FaultProxy:
             )
             token_forwarded = False
             async for line in response.aiter_lines():
+                if fault.startswith("say:") and carries_token(line):
+                    line = said_instead(line, "" if token_forwarded else fault[4:])
+                    token_forwarded = True
                 writer.write(line.encode() + b"\n")
                 await writer.drain()
                 # Reset at the blank line that ends the token's event: before it, the client

@@ -90,3 +90,57 @@ def test_one_transient_fault_is_retried(
     assert elapsed < TIMEOUT + 2
     if fault == "429":
         assert elapsed >= 1.0  # Retry-After: 1 was honoured
+
+
+UZBEK_POPULATION = "What is the population of Uzbekistan?"
+
+
+def said(data_dir: Path, proxy: FaultProxy, text: str, question: str) -> object:
+    """The answer when the real model's reply is replaced by ``text``."""
+    proxy.faults = [f"say:{text}"]
+    settings = Settings(
+        data_dir=data_dir,
+        llm_base_url=proxy.url + "/v1",  # type: ignore[attr-defined]
+        llm_model="smollm2",
+        llm_timeout=MODEL_TIMEOUT,
+        llm_max_retries=0,
+    )
+    with Pipeline.open(settings) as pipeline:
+        answer = pipeline.ask(question)
+    check_citations(answer)
+    assert proxy.seen == [f"say:{text}"]
+    return answer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Claims the passages do not support: true in the world, absent from the article.
+        "Uzbekistan has a population of about 36 million people [1]. Its capital is Tashkent [2].",
+        # The model declining in its own words.
+        "I'm sorry, but the passages do not contain information about Uzbekistan's population.",
+    ],
+)
+def test_a_model_that_finds_nothing_ends_in_a_decline_with_related_passages(
+    article_data_dir: Path, proxy: FaultProxy, text: str
+) -> None:
+    """Outside measurement for issue 14: this used to end in the extractive fallback quoting a
+    near miss (the Uzbek-Afghan border's length) for a population question."""
+    answer = said(article_data_dir, proxy, text, UZBEK_POPULATION)
+    assert not answer.answerable and not answer.citations  # type: ignore[attr-defined]
+    assert answer.answerer == "openai"  # type: ignore[attr-defined]
+    assert "137" not in answer.answer  # type: ignore[attr-defined]
+    related = answer.related  # type: ignore[attr-defined]
+    assert related and all(c.support and c.support.text in c.text for c in related)
+    if "36 million" in text:
+        assert "nothing in the documents supports" in (answer.notice or "")  # type: ignore[attr-defined]
+
+
+def test_a_supported_answer_from_the_model_is_kept(
+    article_data_dir: Path, proxy: FaultProxy
+) -> None:
+    text = "The Uzbek-Afghan border is 137 km long [2]."
+    answer = said(article_data_dir, proxy, text, QUESTION)
+    assert answer.answerable and answer.answerer == "openai"  # type: ignore[attr-defined]
+    assert answer.notice is None and answer.answer == "The Uzbek-Afghan border is 137 km long. [1]"  # type: ignore[attr-defined]
+    assert "137 km" in answer.citations[0].support.text  # type: ignore[attr-defined]

@@ -226,20 +226,14 @@ class ExtractiveAnswerer:
         second, finer ranking than retrieval's, which evaluation scores.
         """
         ranked, probability = self.rank(request)
-        best_of: dict[str, Candidate] = {}
-        for candidate in ranked:
-            best_of.setdefault(candidate.passage.chunk_id, candidate)
+        best_of = _best_of(ranked)
         reranked = tuple(dict.fromkeys([*best_of, *(p.chunk_id for p in request.passages)]))
         if not ranked or probability < self.decision.threshold:
             confidence = 1.0 - probability
-            related = [
-                c.passage.citation(n, (c.start, c.end))
-                for n, c in enumerate(list(best_of.values())[:RELATED], 1)
-            ]
             answer = replace(
                 declined(request.question, self.name),
                 retrieved=reranked,
-                related=tuple(related),
+                related=_related(best_of.values()),
                 confidence=round(confidence, 4),
             )
             yield answer.answer
@@ -251,6 +245,10 @@ class ExtractiveAnswerer:
             if isinstance(event, Answer):
                 event = replace(event, retrieved=reranked, confidence=round(probability, 4))
             yield event
+
+    def closest(self, request: AnswerRequest) -> tuple[Citation, ...]:
+        """The passages a decline offers to read instead, each with its best sentence marked."""
+        return _related(_best_of(self.rank(request)[0]).values())
 
     def _second(self, request: AnswerRequest, ranked: list[Candidate]) -> list[Candidate]:
         """A second quote only for a part of the question the first leaves out.
@@ -303,6 +301,20 @@ class ExtractiveAnswerer:
             answerer=self.name,
             question=request.question,
         )
+
+
+def _best_of(ranked: list[Candidate]) -> dict[str, Candidate]:
+    """Each passage's best candidate, passages in the order of their best."""
+    best: dict[str, Candidate] = {}
+    for candidate in ranked:
+        best.setdefault(candidate.passage.chunk_id, candidate)
+    return best
+
+
+def _related(best: Iterable[Candidate]) -> tuple[Citation, ...]:
+    """The first ``RELATED`` passages as numbered citations, their best sentence marked."""
+    top = list(best)[:RELATED]
+    return tuple(c.passage.citation(n, (c.start, c.end)) for n, c in enumerate(top, 1))
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:

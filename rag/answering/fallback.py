@@ -1,4 +1,9 @@
-"""An answerer that never leaves a user without an answer: the primary, else the fallback."""
+"""An answerer that never leaves a user without an answer: the primary, else the fallback.
+
+A model that says the documents are silent, or whose every claim the passages fail to
+support, has answered: the documents do not say. That ends as a decline offering the closest
+passages, never as a quote of a near miss. Only a fault (no usable reply) falls back to quoting.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from rag.answer import Answer
-from rag.answering.base import Answerer, AnswerRequest, Event, Restart
-from rag.answering.generative import GenerativeAnswerer, describe
+from rag.answering.base import AnswerRequest, Event, Restart, declined
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.generative import GenerativeAnswerer, UnverifiableAnswer, describe
 from rag.conversation import Turn
 from rag.retrieval.passages import Passage
 
 log = logging.getLogger(__name__)
+UNSUPPORTED = "The language model answered, but nothing in the documents supports what it said."
 
 
 class FallbackAnswerer:
     """The generative answerer; on any failure, the extractive one with a short notice."""
 
-    def __init__(self, primary: GenerativeAnswerer, fallback: Answerer) -> None:
+    def __init__(self, primary: GenerativeAnswerer, fallback: ExtractiveAnswerer) -> None:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
@@ -34,13 +41,27 @@ class FallbackAnswerer:
     def stream(self, request: AnswerRequest) -> Iterator[Event]:
         """The primary's stream; after a fault, a restart and the fallback's answer."""
         started = False
+        # The model may also have rewritten the question badly: quote against the plain one.
+        plain = replace(request, query=request.offline_query or request.query)
         try:
             for event in self.primary.stream(request):
                 if isinstance(event, Answer):
+                    if not event.answerable:
+                        event = replace(event, related=self.fallback.closest(plain))
                     yield event
                     return
                 started = True
                 yield event
+        except UnverifiableAnswer:
+            if started:
+                yield Restart()
+            answer = replace(
+                declined(request.question, self.name, UNSUPPORTED),
+                related=self.fallback.closest(plain),
+            )
+            yield answer.answer
+            yield answer
+            return
         except Exception as exc:  # any model fault: timeouts, HTTP errors, broken streams
             reason = describe(exc, self.primary.settings.llm_timeout)
             log.warning("generative answerer failed (%s); falling back", reason)
@@ -48,7 +69,5 @@ class FallbackAnswerer:
         notice = f"The language model failed ({reason}); this answer quotes the documents instead."
         if started:
             yield Restart()
-        # The model may also have rewritten the question badly: quote against the plain one.
-        plain = replace(request, query=request.offline_query or request.query)
         for event in self.fallback.stream(plain):
             yield replace(event, notice=notice) if isinstance(event, Answer) else event

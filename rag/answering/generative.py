@@ -259,6 +259,4 @@ def describe(exc: BaseException, timeout: float) -> str:
         return f"HTTP {exc.status_code}"
     if isinstance(exc, openai.APIConnectionError):
         return "the server could not be reached"
-    if isinstance(exc, UnverifiableAnswer):
-        return "its answer could not be matched to the documents"
     return type(exc).__name__
