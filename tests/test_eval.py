@@ -123,3 +123,74 @@ def test_compare_json_and_thresholds(tmp_path: Path) -> None:
     assert failing.returncode == 3
     assert "error: citation_recall 1.000 is below the minimum 1.01" in failing.stderr
     assert "error: nonsense missing is below the minimum 0.5" in failing.stderr
+
+
+EXAMPLE = ROOT / "eval" / "answers-example"
+
+
+def test_answers_from_elsewhere_are_scored_without_asking(tmp_path: Path) -> None:
+    """The README's example: ALCE lines and this project's answer object, one of them citing
+    the wrong passage. The store holds nothing, so nothing could have been answered here."""
+    out = tmp_path / "r.jsonl"
+    result = rag(
+        "eval",
+        str(EXAMPLE / "questions.jsonl"),
+        "--answers",
+        str(EXAMPLE / "answers.jsonl"),
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Scored 4 of 4" in result.stderr
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    given = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (EXAMPLE / "answers.jsonl").read_text().splitlines()
+    }
+    assert rows["ex-1"]["scores"]["citation_recall"] == 1.0
+    assert rows["ex-1"]["scores"]["gold_cited"] == 1.0
+    # [2] does not say 745 km: the judge says so, and the gold passage was not cited.
+    assert rows["ex-2"]["scores"]["citation_recall"] == 0.0
+    assert rows["ex-2"]["scores"]["gold_cited"] == 0.0
+    assert rows["ex-2"]["answer"] == given["ex-2"]["output"] and rows["ex-2"]["answerer"] == "given"
+    # This project's own answer object is read back as given, not asked again.
+    assert rows["ex-3"]["answer_id"] == given["ex-3"]["answer_id"]
+    assert rows["ex-3"]["scores"]["citation_recall"] == 1.0
+    assert rows["ex-4"]["scores"]["declined"] is True
+    metrics = json.loads(result.stdout)
+    assert metrics["correct_declines"] == 1.0 and metrics["citation_recall"] == 0.6667
+    assert rag("list").stdout.count("passages") <= 1  # still empty: nothing was ingested
+
+
+def test_bad_answer_lines_are_reported_and_the_rest_scored(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.jsonl"
+    lines = (EXAMPLE / "answers.jsonl").read_text().splitlines()
+    answers.write_text(
+        "\n".join(
+            [
+                lines[0],
+                "{not json",
+                "[1, 2]",
+                json.dumps({"id": "x", "output": "Text [1].", "docs": [{"title": "no text"}]}),
+                json.dumps({"id": "y", "text": "neither format"}),
+            ]
+        )
+        + "\n"
+    )
+    out = tmp_path / "r.jsonl"
+    result = rag(
+        "eval", str(EXAMPLE / "questions.jsonl"), "--answers", str(answers), "--out", str(out)
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors[:4] == [
+        "error: answers.jsonl: line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "error: answers.jsonl: line 3: not a JSON object",
+        "error: answers.jsonl: line 4: 'docs' must be a list of objects with a 'text'",
+        "error: answers.jsonl: line 5: neither an answer object ('answer', 'citations') nor ALCE ('output', 'docs')",
+    ]
+    # The questions without a usable answer say so; the one with an answer is scored.
+    assert sum("no answer to this question" in e for e in errors) == 3
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["scores"]["citation_recall"] for r in rows if "scores" in r] == [1.0]

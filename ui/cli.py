@@ -230,6 +230,13 @@ def _read_history(path: Path) -> Any:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option(
+    "--answers",
+    "answers_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Score these answers (JSONL: answer objects, or ALCE's output+docs) instead of "
+    "answering; matched to the questions by id, else by question.",
+)
+@click.option(
     "--judge",
     type=click.Choice(["offline", "llm"]),
     default="offline",
@@ -255,6 +262,7 @@ def eval_(
     metrics_path: Path | None,
     compare: Path | None,
     as_json: bool,
+    answers_path: Path | None,
     judge: str,
     minimums: tuple[str, ...],
     min_citation_recall: float | None,
@@ -264,12 +272,14 @@ def eval_(
     Example: rag eval eval/sternik.jsonl --out results.jsonl --min-citation-recall 0.9
 
     With --from-feedback, the questions users rated are asked again and the judge's verdicts
-    on the rated answers are shown beside the users'.
+    on the rated answers are shown beside the users'. With --answers, another system's answers
+    (or an earlier run's) are scored the same way and nothing is asked.
     """
     from rich.progress import Progress
 
     from rag.evaluation import dataset as ds
     from rag.evaluation import report as reports
+    from rag.evaluation.answers import read_answers
     from rag.evaluation.run import evaluate
 
     floors = _floors(minimums, min_citation_recall)
@@ -278,6 +288,9 @@ def eval_(
         raise click.UsageError("give a DATASET file or --from-feedback, not both or neither")
     if save_dataset and not from_feedback:
         raise click.UsageError("--save-dataset goes with --from-feedback")
+    if answers_path and from_feedback:
+        raise click.UsageError("--answers goes with a DATASET file, not --from-feedback")
+    answers = read_answers(answers_path) if answers_path else None
     if dataset is not None:
         items = list(ds.read(dataset))
         name = dataset.name
@@ -290,10 +303,11 @@ def eval_(
         name = "users' ratings"
     with Progress(transient=True, console=_stderr()) as progress:
         task = progress.add_task("Evaluating", total=len(items))
-        rows, metrics = evaluate(settings, items, judge, lambda: progress.advance(task))
+        rows, metrics = evaluate(settings, items, judge, lambda: progress.advance(task), answers)
     for row in rows:
         if "error" in row:
-            click.echo(f"error: {name}: line {row['line']}: {row['error']}", err=True)
+            where = row.get("file", name)
+            click.echo(f"error: {where}: line {row['line']}: {row['error']}", err=True)
     if out:
         out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     report = report or (out.with_suffix(".html") if out else Path("eval-report.html"))
@@ -307,9 +321,8 @@ def eval_(
         click.echo(reports.summary(metrics, old))
     answered = sum("error" not in r for r in rows)
     click.echo(
-        f"Answered {answered} of {len(rows)} question(s); report {report}"
-        + (f"; results {out}" if out else "")
-        + ".",
+        f"{'Scored' if answers else 'Answered'} {answered} of {len(rows)} question(s); "
+        f"report {report}" + (f"; results {out}" if out else "") + ".",
         err=as_json,
     )
     below = [

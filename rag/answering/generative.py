@@ -114,6 +114,11 @@ def within(produce: Callable[[], Iterator[T]], seconds: float) -> Iterator[T]:
         abandoned.set()
 
 
+def is_decline(text: str) -> bool:
+    """Whether a model's text says the documents do not hold the answer."""
+    return bool(_DECLINES.search(text))
+
+
 def _quoted(text: str) -> str:
     """Passage text that cannot close or open the passage tags around it."""
     return _PASSAGE_TAG.sub(lambda m: m.group(0).replace("<", "‹"), text)
@@ -191,7 +196,7 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
     """The model's text with every marker checked, repaired or dropped, then renumbered."""
     passages = list(request.passages)
     claims = split_claims(_TRAILING_SOURCES.sub("", text).strip())
-    if not claims or (_DECLINES.search(text) and len(claims) <= 2):
+    if not claims or (is_decline(text) and len(claims) <= 2):
         return declined(request.question, name)
     order: list[int] = []  # passage indexes in order of first citation
     supports: dict[int, tuple[int, int]] = {}

@@ -10,10 +10,12 @@ Metrics that need a field are computed over the rows that have it; the README de
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
+from rag.answer import Answer, markers
 from rag.errors import QuestionError
+from rag.evaluation.answers import Answers
 from rag.evaluation.dataset import Item
 from rag.evaluation.metrics import (
     Judge,
@@ -44,6 +46,29 @@ def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
         answer = pipeline.ask(item.question, item.history)
     except QuestionError as exc:
         return {**item.fields, "line": item.line, "error": str(exc)}
+    read = _texts(pipeline, list(answer.retrieved))
+    return score_answer(item, answer, read, judge, pipeline.settings.answer_k)
+
+
+def score_given(item: Item, answers: Answers, judge: Judge, k: int) -> dict[str, Any]:
+    """The row for an answer given in a file instead of asked here."""
+    if item.error:
+        return {**item.fields, "line": item.line, "error": item.error}
+    given = answers.find(item.fields)
+    if given is None:
+        return {
+            **item.fields,
+            "line": item.line,
+            "error": "no answer to this question in the answers file (matched by id, then "
+            "by question)",
+        }
+    return score_answer(item, given.answer, list(given.passages), judge, k)
+
+
+def score_answer(
+    item: Item, answer: Answer, read: list[str], judge: Judge, k: int
+) -> dict[str, Any]:
+    """Scores of one answer to an item, ``read`` being the texts of the passages it read."""
     fields = item.fields
     feedback = fields.get("feedback") if isinstance(fields.get("feedback"), dict) else None
     answerable = fields.get("answerable", None if feedback else True)
@@ -51,10 +76,9 @@ def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
         answerable = answerable is not False
     evidence = [str(e) for e in fields.get("evidence") or []]
     reference = fields.get("reference")
-    k = pipeline.settings.answer_k
     scores: dict[str, Any] = {"answerable": answerable, "declined": not answer.answerable}
     if evidence:
-        rank = first_hit(_texts(pipeline, list(answer.retrieved)), evidence)
+        rank = first_hit(read, evidence)
         scores.update(
             {
                 "rank": rank,
@@ -84,8 +108,10 @@ def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
             for v in cited.sentences
         ]
         if evidence:
+            # Only passages a marker names: an answer from a file may list more than it cites.
+            named = set(markers(answer.answer))
             scores["gold_cited"] = float(
-                any(contains(c.text, e) for c in answer.citations for e in evidence)
+                any(contains(c.text, e) for c in answer.citations if c.n in named for e in evidence)
             )
     row = {**fields, **answer.to_dict(), "scores": scores, "verdicts": verdicts}
     if feedback:
@@ -94,16 +120,6 @@ def score_item(pipeline: Pipeline, item: Item, judge: Judge) -> dict[str, Any]:
         scores.update(rating_scores(judged, answer.answer, rated_text))
         row["judged_rating"] = judged
     return row
-
-
-def run(
-    pipeline: Pipeline, items: list[Item], judge: Judge, on_row: Callable[[], None] | None = None
-) -> Iterator[dict[str, Any]]:
-    """Score the items in order."""
-    for item in items:
-        yield score_item(pipeline, item, judge)
-        if on_row:
-            on_row()
 
 
 def _mean(
@@ -134,7 +150,9 @@ def summarise(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
     scored = [r for r in rows if "scores" in r]
     decl_right = [r["scores"]["declined"] for r in scored if r["scores"]["answerable"] is False]
     decl_wrong = [r["scores"]["declined"] for r in scored if _answerable(r["scores"])]
-    totals = [float(r["timings"]["total_ms"]) for r in scored]
+    # Answers read from a file may carry no timings: only measured ones count.
+    timed = [r for r in scored if float(r["timings"]["total_ms"]) > 0]
+    totals = [float(r["timings"]["total_ms"]) for r in timed]
     metrics: dict[str, Any] = {
         "questions": len(rows),
         "errors": len(rows) - len(scored),
@@ -153,10 +171,10 @@ def summarise(rows: list[dict[str, Any]], k: int) -> dict[str, Any]:
         "latency_total_p50_ms": _percentile(totals, 50),
         "latency_total_p95_ms": _percentile(totals, 95),
         "latency_retrieve_p50_ms": _percentile(
-            [float(r["timings"]["retrieve_ms"]) for r in scored], 50
+            [float(r["timings"]["retrieve_ms"]) for r in timed], 50
         ),
         "latency_generate_p50_ms": _percentile(
-            [float(r["timings"]["generate_ms"]) for r in scored], 50
+            [float(r["timings"]["generate_ms"]) for r in timed], 50
         ),
     }
     return metrics
@@ -204,19 +222,40 @@ def evaluate(
     items: list[Item],
     judge: str = "offline",
     on_item: Callable[[], None] = lambda: None,
+    answers: Answers | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Answer and score every item over the store the settings name: rows and metrics.
 
     ``judge`` says who decides whether a cited passage supports a sentence: ``offline``, the
     support judge (``rag.answering.support``), or ``llm``, the configured language model.
+    With ``answers`` (read from a file), those are scored and nothing is asked, so no store
+    is needed: the judge weighs words by their rarity in the answers' own passages. The
+    file's bad lines come first among the rows.
     """
+    from rag.embeddings import embedder_for
     from rag.evaluation.judges import LLMJudge, OfflineJudge
 
+    k = settings.answer_k
+    rows: list[dict[str, Any]] = []
+    verdict: Judge
+    if answers is not None:
+        rows += answers.errors
+        verdict = (
+            LLMJudge(settings)
+            if judge == "llm"
+            else OfflineJudge(embedder_for(settings), answers.idf())
+        )
+        for item in items:
+            rows.append(score_given(item, answers, verdict, k))
+            on_item()
+        return rows, summarise(rows, k)
     with Pipeline.open(settings) as pipeline:
-        verdict: Judge = (
+        verdict = (
             LLMJudge(settings)
             if judge == "llm"
             else OfflineJudge(pipeline.store.embedder, pipeline.retriever.idf)
         )
-        rows = list(run(pipeline, items, verdict, on_item))
-    return rows, summarise(rows, settings.answer_k)
+        for item in items:
+            rows.append(score_item(pipeline, item, verdict))
+            on_item()
+    return rows, summarise(rows, k)
