@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from rag.answer import Answer, check_citations
 from tests.conftest import VENV_BIN, running_app
@@ -57,6 +58,20 @@ async def test_http_transport_tools_and_resources(app_server: str) -> None:
         assert empty.is_error and "empty" in empty.content[0].text  # type: ignore[union-attr]
         too_many = await client.call_tool("search", {"question": QUESTION, "k": 500})
         assert too_many.is_error and "between 1 and 20" in too_many.content[0].text  # type: ignore[union-attr]
+        # Arguments of the wrong type: one line naming the argument (outside probe: a
+        # multi-line validation dump).
+        wrong = await client.call_tool("ask", {"question": 5})
+        message = wrong.content[0].text  # type: ignore[union-attr]
+        assert wrong.is_error and "question" in message and "\n" not in message
+        with pytest.raises(MCPError, match="no passage with id"):
+            await client.read_resource("rag://passages/0000000000000000-0000000000000000")
+
+
+def test_only_post_reaches_the_mcp_route(app_server: str) -> None:
+    """Outside probe: GET /mcp held an endless event stream open, outside the rate limit."""
+    for method in ("GET", "DELETE"):
+        response = httpx2.request(method, f"{app_server}/mcp", timeout=10)
+        assert response.status_code == 405
 
 
 async def test_follow_up_with_history(app_server: str) -> None:

@@ -111,6 +111,7 @@ def test_earlier_messages_are_the_history(app_server: str) -> None:
     ("body", "status", "says"),
     [
         ({"model": "gpt-4o", "messages": [{"role": "user", "content": "x?"}]}, 404, MODEL),
+        ({"messages": [{"role": "user", "content": "x?"}]}, 400, "'model' is required"),
         ({"model": MODEL, "messages": []}, 400, "'messages'"),
         ({"model": MODEL, "messages": [{"role": "assistant", "content": "hi"}]}, 400, "last"),
         ({"model": MODEL, "messages": [{"role": "robot", "content": "hi"}]}, 400, "role"),
@@ -159,6 +160,16 @@ def test_the_openai_client_reports_the_refusal(app_server: str) -> None:
     assert other.status_code == 404 and "/v1/chat/completions" in other.json()["error"]["message"]
 
 
+def test_a_source_page_with_an_unreadable_mark_still_shows_the_passage(app_server: str) -> None:
+    """Outside probe: start=abc answered 422 "the question is empty"."""
+    reply = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=30).json()
+    chunk = reply["citations"][0]["chunk_id"]
+    for query in ("start=abc&end=x", "start=1e9&end=2", "start=%EF%BC%91&end=5", "start=&end="):
+        page = httpx.get(f"{app_server}/source/{chunk}?{query}")
+        assert page.status_code == 200 and "<mark" not in page.text
+        assert "137 km" in page.text
+
+
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("keyed-openai")
@@ -196,6 +207,9 @@ def test_same_access_rules_as_the_api(keyed_server: str) -> None:
         signed = browser.post("/login", data={"key": KEY, "next": path})
         assert signed.status_code == 303 and signed.headers["location"] == path + "#support"
         assert '<mark id="support">' in browser.get(path).text
+        # The sign-in form takes small bodies only, like the API (outside probe: 900 KB passed).
+        padded = browser.post("/login", data={"key": KEY, "next": "/" + "x" * 300_000})
+        assert padded.status_code == 413
         # Any other target of a sign-in leads to the chat, never off the site.
         for elsewhere in ("//evil.example/", "https://evil.example/", "/gradio_api/x"):
             away = browser.post("/login", data={"key": KEY, "next": elsewhere})
@@ -239,6 +253,8 @@ HOSTILE = [
     "| a | b |\n|---|---|\n| 1 | 2 |",
     "<http://evil.example/auto>",
     "[ref]: http://evil.example/ \n[ref]",
+    "bare https://evil.example/x and www.evil.example and mail@evil.example",
+    "reversed \u202eelpmaxe.live\u202c and hidden\u200bzero width",
 ]
 
 
@@ -257,9 +273,16 @@ def hostile_answer(text: str) -> Answer:
     return Answer(answer=f"{text} [1]", citations=(citation,), notice=text)
 
 
+def render(text: str) -> str:
+    """HTML as a chat client shows Markdown: CommonMark with GFM tables, strikethrough and
+    autolinked bare URLs and addresses."""
+    markdown = MarkdownIt("commonmark", {"linkify": True})
+    return markdown.enable(["table", "strikethrough", "linkify"]).render(text)
+
+
 def rendered_links(text: str) -> tuple[list[str], list[str]]:
     """(link targets, tags other than the paragraph and list ones) after Markdown rendering."""
-    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    html = render(text)
     links = re.findall(r'<a href="([^"]*)"', html)
     tags = set(re.findall(r"<([a-z][a-z0-9]*)", html)) - {"p", "ul", "li", "a"}
     return links, sorted(tags)
@@ -274,9 +297,10 @@ def test_document_text_renders_as_text_in_a_markdown_client(text: str) -> None:
         f"{8 + len(text)}#support"
     ]
     assert tags == [], rendered
+    assert not re.search("[\u200b\u202a-\u202e]", rendered)
 
 
-@given(st.text(alphabet="![]()<>*_`~|#=+&;\\:/.1ab -\n", max_size=40))
+@given(st.text(alphabet="![]()<>*_`~|#=+&;@\\:/.1abhtpsw -\n", max_size=40))
 def test_no_text_becomes_markup(text: str) -> None:
-    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown_safe(text))
+    html = render(markdown_safe(text))
     assert not set(re.findall(r"<([a-z][a-z0-9]*)", html)) - {"p"}

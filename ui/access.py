@@ -52,7 +52,7 @@ LIMITED = (
 )
 UPLOAD_PATHS = ("/api/upload", "/gradio_api/upload")
 MAX_API_JSON = 256 * 1024  # a question with its history
-API_PATHS = ("/api/", "/v1/", "/mcp")  # programs' routes: bodies up to MAX_API_JSON
+SMALL_BODIES = ("/api/", "/v1/", "/mcp", "/login")  # bodies up to MAX_API_JSON
 MAX_PAGE_JSON = 4 * 1024 * 1024  # a Gradio event: the chat sends the conversation so far
 MAX_JSON_DEPTH = 64
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an uploaded file
@@ -326,7 +326,7 @@ class Gate:
             limit = self.access.max_upload_bytes + MULTIPART_OVERHEAD
             too_big = f"the file is over {self.access.max_upload_bytes // (1024 * 1024)} MB"
         else:
-            limit = MAX_API_JSON if path.startswith(API_PATHS) else MAX_PAGE_JSON
+            limit = MAX_API_JSON if path.startswith(SMALL_BODIES) else MAX_PAGE_JSON
             too_big = f"the request body is over {limit // 1024} KB"
         declared = connection.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:

@@ -14,8 +14,9 @@ from typing import Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import Resource as MCPResource
+from pydantic import ValidationError
 
 from ingest.ids import source_key
 from rag.conversation import parse_history, validate_question
@@ -52,6 +53,18 @@ class DocumentsServer(MCPServer):
     def __init__(self, rag_app: App) -> None:
         super().__init__("rag-cite", instructions=INSTRUCTIONS, log_level="WARNING")
         self.rag_app = rag_app
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """The tool's result; arguments of the wrong shape are refused in one line."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError) or not cause.errors():
+                raise
+            first = cause.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "arguments"
+            raise ToolError(f"{name}: {where}: {first['msg']}") from None
 
     async def list_resources(self) -> list[MCPResource]:
         """The documents in the store now (ingest may have added some since start)."""
@@ -122,7 +135,7 @@ def build_mcp(rag_app: App) -> DocumentsServer:
     async def passage(chunk_id: str) -> str:
         found = await anyio.to_thread.run_sync(passage_in_context, rag_app.store, chunk_id)
         if found is None:
-            raise ResourceError(f"no passage with id {chunk_id[:100]!r}")
+            raise ResourceNotFoundError(f"no passage with id {chunk_id[:100]!r}")
         return json.dumps(found, ensure_ascii=False)
 
     @server.resource(
@@ -139,6 +152,6 @@ def build_mcp(rag_app: App) -> DocumentsServer:
                 heading = str(meta.get("title") or meta.get("filename") or source)
                 _, text = piece_together((int(m.get("start", 0)), t) for _, t, m in records)
                 return f"{heading}\n\n{text}"
-        raise ResourceError(f"no document with key {key[:100]!r}")
+        raise ResourceNotFoundError(f"no document with key {key[:100]!r}")
 
     return server

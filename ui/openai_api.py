@@ -38,8 +38,14 @@ SNIPPET_CHARS = 160
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 # Characters that start Markdown or HTML inline, and a line start that makes a heading,
 # list or quote; escaped with a backslash (CommonMark), which a client shows as the character.
-_MARKUP = re.compile(r"([\\`*_<>\[\]|~&])")
+_MARKUP = re.compile(r"([\\`*_<>\[\]|~&@])")
 _BLOCK_START = re.compile(r"^([#+=-]|\d{1,9}(?=[.)]))")
+# What clients turn into links by themselves: "https://...", "www.x", bare domains like
+# "evil.example" (linkify-it's fuzzy links), e-mail addresses (the "@" is escaped above).
+# An escape inside breaks the pattern and shows the same text.
+_AUTOLINK = re.compile(r"(?<=:)//|(?<=[^\W\d_])\.(?=[^\W\d_])")
+# Direction overrides and zero-width characters: they can reverse or hide quoted text.
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 # The source list this endpoint appends; cut from an assistant turn sent back as history.
 _SOURCE_LIST = re.compile(rf"\n\n{re.escape(SOURCES_HEADING)}\n- \[\d+\].*\Z", re.S)
 
@@ -96,7 +102,9 @@ def parse_chat(body: Any, model: str, max_chars: int) -> tuple[str, list[Turn], 
     """The question, the history and whether to stream; ``ChatRequestError`` says what is wrong."""
     if not isinstance(body, dict):
         raise ChatRequestError(400, 'the body must be a JSON object like {"model", "messages"}')
-    if body.get("model") != model:
+    if not isinstance(body.get("model"), str):
+        raise ChatRequestError(400, f"'model' is required: this server answers as {model!r}")
+    if body["model"] != model:
         shown = str(body.get("model"))[:100]
         raise ChatRequestError(
             404,
@@ -145,10 +153,12 @@ def _history(turns: list[tuple[str, str]]) -> list[list[str]]:
 def markdown_safe(text: str) -> str:
     """Document text a Markdown client shows as typed: no link, image, HTML or emphasis.
 
-    Line breaks become spaces (a quote reads the same). A bare URL in a document may still
-    be made a link by a client that autolinks (GFM): the client decides that, not the text.
+    Line breaks become spaces (a quote reads the same); direction overrides and zero-width
+    characters go. Bare URLs, domains and e-mail addresses are escaped too, since clients
+    (Open WebUI, LibreChat) would link them on their own.
     """
-    flat = _MARKUP.sub(r"\\\1", re.sub(r"\s+", " ", text))
+    flat = _MARKUP.sub(r"\\\1", re.sub(r"\s+", " ", _INVISIBLE.sub("", text)))
+    flat = _AUTOLINK.sub(lambda m: "".join(f"\\{c}" for c in m.group(0)), flat)
     return _BLOCK_START.sub(r"\\\1", flat)
 
 

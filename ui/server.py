@@ -10,9 +10,16 @@ import anyio.to_thread
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi_offline import FastAPIOffline
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import Route
 
 from rag.retrieval.sources import passage_in_context
 from rag.settings import Settings
@@ -82,7 +89,19 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
     )
     app.add_middleware(SecurityHeaders, access=access)  # outermost: on every response
     install_error_handlers(app, rag_app)
-    app.router.routes.extend(mcp_http.routes)  # POST /mcp; the SDK's app adds no middleware
+    # POST only: stateless JSON replies need no event stream (GET) or session end (DELETE),
+    # and an open stream per caller would be a cheap way to hold connections.
+    mcp_endpoint = next(r for r in mcp_http.routes if isinstance(r, Route)).endpoint
+    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["POST"]))
+
+    @app.api_route("/mcp", methods=["GET", "DELETE", "PUT", "PATCH"], include_in_schema=False)
+    def mcp_other_methods() -> JSONResponse:
+        return JSONResponse(
+            {"error": "the MCP endpoint takes POST only (stateless streamable HTTP)"},
+            status_code=405,
+            headers={"Allow": "POST"},
+        )
+
     app.include_router(build_router(rag_app))
     app.include_router(build_openai_router(rag_app))
 
@@ -109,11 +128,17 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
         return response
 
     @app.get("/source/{chunk_id}", include_in_schema=False)
-    def source_view(chunk_id: str, start: int | None = None, end: int | None = None) -> Response:
+    def source_view(chunk_id: str, start: str = "", end: str = "") -> Response:
         found = passage_in_context(rag_app.store, chunk_id)
         if found is None:
             return HTMLResponse(not_found_page(f"No passage with id {chunk_id[:100]!r}."), 404)
-        return HTMLResponse(source_page(found, start, end))
+        # A mark that cannot be read marks nothing: the passage still shows.
+        span = (
+            (int(start), int(end))
+            if start.isascii() and start.isdigit() and end.isascii() and end.isdigit()
+            else (None, None)
+        )
+        return HTMLResponse(source_page(found, *span))
 
     @app.get("/embed.js", include_in_schema=False)
     def embed_js() -> FileResponse:
