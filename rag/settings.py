@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         None, description="OpenAI-compatible chat endpoint (llama.cpp, vLLM, Ollama...)."
     )
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call gives up.")
+    llm_max_tokens: int = Field(
+        400, ge=16, le=32768, description="Longest reply the LLM may write (tokens)."
+    )
     llm_max_retries: int = Field(1, ge=0, le=10, description="Retries after an LLM failure.")
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question.")
     allowed_origins: list[str] = Field(

@@ -79,8 +79,8 @@ class Decision:
 
     def probability(self, inputs: Matrix) -> float:
         """P(quoting the best candidate answers the question)."""
-        z = float(((inputs - self.decider_mean) / self.decider_scale) @ self.decider) + self.bias
-        return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+        model = Logistic(self.decider_mean, self.decider_scale, self.decider, self.bias)
+        return model.probability(inputs)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form ``decision.json`` keeps."""
@@ -150,21 +150,51 @@ def fit_chooser(
     return Decision(features, mean, scale, w, empty, empty + 1, empty, 0.0, 0.5)
 
 
+@dataclass(frozen=True)
+class Logistic:
+    """A logistic regression over standardised inputs: the small model this project learns."""
+
+    mean: Matrix
+    scale: Matrix
+    weights: Matrix
+    bias: float
+
+    def probability(self, x: Matrix) -> float:
+        """P(positive) for one row of inputs."""
+        z = float(((x - self.mean) / self.scale) @ self.weights) + self.bias
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+
+
+def fit_logistic(
+    x: Matrix, y: Matrix, monotone: Sequence[bool], l2: float = 1.0, steps: int = 3000
+) -> Logistic:
+    """Fit by gradient descent; weights marked ``monotone`` are kept >= 0 (see MONOTONE)."""
+    mean, scale = _standardise(x)
+    z = (x - mean) / scale
+    w = np.zeros(z.shape[1])
+    keep = np.array(monotone, dtype=bool)
+    b = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w + b, -30, 30)))
+        w -= 0.5 * (z.T @ (p - y) + l2 * w) / len(y)
+        w[keep] = np.maximum(w[keep], 0.0)
+        b -= 0.5 * float(np.mean(p - y))
+    return Logistic(mean, scale, w, b)
+
+
 def fit_decider(
     decision: Decision, inputs: Matrix, right: Matrix, l2: float = 1.0, steps: int = 3000
 ) -> Decision:
     """Learn the decider from the best candidate's inputs and whether quoting it was right."""
-    mean, scale = _standardise(inputs)
-    z = (inputs - mean) / scale
-    w = np.zeros(z.shape[1])
-    monotone = np.array([name in MONOTONE for name in DECIDER_INPUTS])
-    b = 0.0
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w + b, -30, 30)))
-        w -= 0.5 * (z.T @ (p - right) + l2 * w) / len(right)
-        w[monotone] = np.maximum(w[monotone], 0.0)
-        b -= 0.5 * float(np.mean(p - right))
-    return replace(decision, decider_mean=mean, decider_scale=scale, decider=w, bias=b)
+    monotone = [name in MONOTONE for name in DECIDER_INPUTS]
+    fitted = fit_logistic(inputs, right, monotone, l2, steps)
+    return replace(
+        decision,
+        decider_mean=fitted.mean,
+        decider_scale=fitted.scale,
+        decider=fitted.weights,
+        bias=fitted.bias,
+    )
 
 
 @lru_cache(maxsize=8)

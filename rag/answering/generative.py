@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from rag.answer import Answer
 from rag.answering.base import DECLINE, AnswerRequest, Event, declined
 from rag.answering.llm import chat_model
-from rag.answering.support import SUPPORT_MIN, best_support
+from rag.answering.support import best_support, support_model
 from rag.conversation import Turn, is_follow_up, search_query
 from rag.embeddings.base import Embedder
 from rag.errors import RagError
@@ -186,14 +186,29 @@ class GenerativeAnswerer:
             "".join(parts),
             request,
             lambda claim, p: best_support(self.embedder, claim, p, self.idf),
+            minimum=support_model(self.embedder.model_id).repair,
+            unmarked_minimum=support_model(self.embedder.model_id).judge,
         )
 
 
 Judge = Callable[[str, Passage], tuple[tuple[int, int], float]]
 
 
-def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai") -> Answer:
-    """The model's text with every marker checked, repaired or dropped, then renumbered."""
+def verify(
+    text: str,
+    request: AnswerRequest,
+    judge: Judge,
+    name: str = "openai",
+    minimum: float = 0.5,
+    unmarked_minimum: float | None = None,
+) -> Answer:
+    """The model's text with every marker checked, repaired or dropped, then renumbered.
+
+    A passage supports a sentence when the judge scores it at least ``minimum``; passages a
+    sentence cites together may support it together. A sentence the model cited nothing for
+    gets a citation only at ``unmarked_minimum`` (default ``minimum``): the model itself did
+    not claim a source for it, so the bar is the evaluation judge's, not the repair's.
+    """
     passages = list(request.passages)
     claims = split_claims(_TRAILING_SOURCES.sub("", text).strip())
     if not claims or (is_decline(text) and len(claims) <= 2):
@@ -207,11 +222,15 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
             unverified += 1
             continue
         judged = [_unless_instruction(judge(claim, p), p) for p in passages]
-        valid = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
-        valid = [i for i in valid if judged[i][1] >= SUPPORT_MIN]
+        named = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
+        valid = [i for i in named if judged[i][1] >= minimum]
+        together = [passages[i] for i in named]
+        if not valid and len(named) > 1 and _together(claim, together, judge, minimum):
+            valid = named
         if not valid:
             best = max(range(len(passages)), key=lambda i: judged[i][1])
-            valid = [best] if judged[best][1] >= SUPPORT_MIN else []
+            bar = minimum if cited or unmarked_minimum is None else unmarked_minimum
+            valid = [best] if judged[best][1] >= bar else []
         if not valid:
             unverified += 1
             continue
@@ -240,6 +259,13 @@ def verify(text: str, request: AnswerRequest, judge: Judge, name: str = "openai"
         notice=notice,
         question=request.question,
     )
+
+
+def _together(claim: str, cited: list[Passage], judge: Judge, minimum: float) -> bool:
+    """Whether passages read as one text support a claim none supports alone."""
+    text = "\n\n".join(p.text for p in cited)
+    joined = Passage(0, "+".join(p.chunk_id for p in cited), text, {}, 0.0)
+    return _unless_instruction(judge(claim, joined), joined)[1] >= minimum
 
 
 def _unless_instruction(

@@ -9,9 +9,14 @@ from rag.settings import Settings
 
 
 def chat_model(settings: Settings, **options: Any) -> Any:
-    """``ChatOpenAI`` for the configured model, endpoint, timeout and retries, temperature 0."""
+    """``ChatOpenAI`` for the configured model, endpoint, timeout and retries, temperature 0.
+
+    Replies are bounded (``llm_max_tokens``): a small model that loops would otherwise write
+    until its context is full and the answer times out.
+    """
     from langchain_openai import ChatOpenAI
 
+    options.setdefault("max_tokens", settings.llm_max_tokens)
     return ChatOpenAI(
         model=settings.llm_model,
         openai_api_base=settings.llm_base_url,

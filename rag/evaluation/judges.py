@@ -1,24 +1,27 @@
 """Judges of support: does a set of passages support a claim? Offline, or an LLM when set.
 
 ALCE uses a large NLI model for this, which cannot run here. The offline judge is the same
-support score that repairs LLM citations (``rag.answering.support``), over the cited passages taken
-together; ``tests/test_judges.py`` measures its agreement with hand labels.
+learned support model that repairs LLM citations (``rag.answering.support``), over the cited
+passages taken together, at its evaluation threshold; ``scripts/eval_citations.py`` and
+``tests/test_judges.py`` measure its agreement with hand labels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rag.answering.llm import chat_model
-from rag.answering.support import SUPPORT_MIN, best_support
+from rag.answering.support import best_support, support_model
 from rag.embeddings.base import Embedder
+from rag.evaluation.metrics import Judge
 from rag.retrieval.passages import Passage
 from rag.settings import Settings
 from rag.text import Idf, flat_idf
 
 
 class OfflineJudge:
-    """Support by embedding similarity and rarity-weighted word coverage, no model."""
+    """Support by the learned offline support model (``rag.answering.support``), no LLM."""
 
     name = "offline"
 
@@ -26,11 +29,11 @@ class OfflineJudge:
         self,
         embedder: Embedder,
         idf: Idf | None = None,
-        threshold: float = SUPPORT_MIN,
+        threshold: float | None = None,
     ) -> None:
         self.embedder = embedder
         self.idf = idf or flat_idf
-        self.threshold = threshold
+        self.threshold = support_model(embedder.model_id).judge if threshold is None else threshold
 
     def score(self, claim: str, passages: Sequence[str]) -> float:
         """The support score of the passages, read as one text."""
@@ -63,3 +66,25 @@ class LLMJudge:
             [("system", JUDGE_PROMPT), ("human", f"{quoted}\n\nClaim: {claim}\nSupported?")]
         )
         return str(reply.content).strip().lower().startswith("yes")
+
+
+def agreement(pairs: Sequence[tuple[str, Sequence[str], bool]], judge: Judge) -> dict[str, Any]:
+    """How a judge's verdicts on labelled (claim, passages, supported) pairs match the labels.
+
+    Agreement is the share of equal verdicts; precision and recall are those of "supported".
+    """
+    verdicts = [judge(claim, passages) for claim, passages, _ in pairs]
+    labels = [label for _, _, label in pairs]
+    both = sum(v and y for v, y in zip(verdicts, labels, strict=True))
+    said, truly = sum(verdicts), sum(labels)
+    return {
+        "pairs": len(pairs),
+        "agreement": round(
+            sum(v == y for v, y in zip(verdicts, labels, strict=True)) / len(pairs), 4
+        )
+        if pairs
+        else None,
+        "precision": round(both / said, 4) if said else None,
+        "recall": round(both / truly, 4) if truly else None,
+        "verdicts": verdicts,
+    }
