@@ -6,11 +6,11 @@ Usage:
 
 Prints, for ``eval/support/pairs.jsonl`` per split, the offline judge's agreement with the
 labels and its precision and recall of "supported" (and the LLM judge's on the test split
-beside it with ``--llm-url``); then, for ``eval/replay/answers.jsonl``, what the generative answerer's
-verification step delivers (``rag.evaluation.replay``). A figure under its ``--min`` floor
-(names as printed, e.g. ``judge_test_agreement``, ``kept_intact``) exits 3: ``scripts/test``
-runs this as part of the evaluation guard. The word weights come from the passages in the two
-files, as a store of those documents would give them.
+beside it with ``--llm-url``); then, for ``eval/replay/answers.jsonl``, what the generative
+answerer's verification step delivers (``rag.evaluation.replay``). A figure under its
+``--min`` floor (names as printed, e.g. ``judge_test_agreement``, ``kept_intact``) exits 3:
+``scripts/test`` runs this as part of the evaluation guard. The word weights come from the
+passages in the two files, as a store of those documents would give them.
 """
 
 from __future__ import annotations
