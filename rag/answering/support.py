@@ -4,9 +4,9 @@ Offline and cheap. The passage sentence that best matches the claim (embedding s
 mixed with rarity-weighted word coverage) is found, then a small learned model reads signals
 that each speak for support: how close that sentence and the closest one are in meaning,
 whether the claim's numbers and names are all stated, whether claim and sentence agree in
-negation, whether the claim's rarest words occur. Its output is a probability. It cannot do
-logic, but it tells a claim drawn from a passage from one with a swapped number, name or
-polarity far better than similarity alone.
+negation, how much of the claim's (rarity-weighted) wording the passage states. Its output
+is a probability. It cannot do logic, but it tells a claim drawn from a passage from one
+with a swapped number, name or polarity far better than similarity alone.
 
 The model lives in ``support.json`` (one entry per embedding model), fitted by
 ``scripts/train_judge.py`` on the train split of ``eval/support/pairs.jsonl``, with two
@@ -37,7 +37,7 @@ SIGNALS = (
     "numbers_stated",
     "names_stated",
     "same_polarity",
-    "rare_terms_stated",
+    "words_stated",
 )
 _NUMBER = re.compile(rf"\d+(?:[.,]\d+)*|\b(?:{'|'.join(NUMBER_WORDS)})\b", re.I)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZА-ЯЁ][\w-]{2,}")
@@ -46,6 +46,10 @@ _NEGATION = re.compile(
 )
 # A thousands separator between digit groups ("31,400", "31 400", "31 400"): one number.
 _GROUPED = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009 ](?=\d{3}\b)")
+_DIMENSION = re.compile(
+    r"(?<=\d)\s*[^\W\d]{1,12}\.?\s+(long|high|tall|wide|deep|thick|old|heavy|away|across)\b",
+    re.I,
+)
 MIN_PREFIX = 4  # "Turkmen" matches "Turkmenistan", "jealous" matches "jealousy"
 CONTEXT_SHARE = 0.5
 MAX_MISSING_NAMES = 2
@@ -113,29 +117,28 @@ def support_signals(
     spans = split_sentences(passage) or [(0, len(passage))]
     vectors = embedder.embed([claim, *(passage[s:e] for s, e in spans)])
     similarities = rescaled(vectors[1:] @ vectors[0], embedder.model_id)
-    weights = {t: idf(t) for t in content_terms(claim)}
+    # "137 km long", "8 m tall": after a measurement, a dimension word restates the unit.
+    restated = set(content_terms(" ".join(_DIMENSION.findall(claim))))
+    weights = {t: idf(t) for t in content_terms(claim) if t not in restated}
     scores = [
         0.5 * float(similarity) + 0.5 * coverage(weights, set(content_terms(passage[s:e])))
         for (s, e), similarity in zip(spans, similarities, strict=True)
     ]
     best = int(np.argmax(scores))
     sentence = passage[slice(*spans[best])]
-    names, rare = 1.0, 1.0
+    names, words = 1.0, 1.0
     # Across writing systems a claim's words and names cannot be found as spelled (an English
     # claim about a Russian passage): only meaning, numbers and negation speak then.
     if script_of(claim) == script_of(passage):
-        stated = set(content_terms(passage))
-        missing = [w for t, w in weights.items() if not _matches(t, stated)]
-        rarest = max(weights.values(), default=0.0)
         names = 1.0 - min(_missing_names(claim, passage), MAX_MISSING_NAMES) / MAX_MISSING_NAMES
-        rare = 1.0 - (max(missing, default=0.0) / rarest if rarest else 0.0)
+        words = coverage(weights, set(content_terms(passage)))
     signals = [
         float(similarities[best]),
         float(similarities.max()),
         _numbers_stated(claim, passage),
         names,
         float(bool(_NEGATION.search(claim)) == bool(_NEGATION.search(sentence))),
-        rare,
+        words,
     ]
     return spans[best], np.array(signals, dtype=np.float64)
 
