@@ -163,10 +163,13 @@ def test_answers_from_elsewhere_are_scored_without_asking(tmp_path: Path) -> Non
     assert rag("list").stdout.count("passages") <= 1  # still empty: nothing was ingested
 
 
+CITATION = {"n": 1, "source": "a.txt", "title": None, "chunk_id": "c", "start": 0, "end": 1}
+
+
 def test_bad_answer_lines_are_reported_and_the_rest_scored(tmp_path: Path) -> None:
     answers = tmp_path / "answers.jsonl"
     lines = (EXAMPLE / "answers.jsonl").read_text().splitlines()
-    answers.write_text(
+    answers.write_bytes(
         "\n".join(
             [
                 lines[0],
@@ -174,9 +177,10 @@ def test_bad_answer_lines_are_reported_and_the_rest_scored(tmp_path: Path) -> No
                 "[1, 2]",
                 json.dumps({"id": "x", "output": "Text [1].", "docs": [{"title": "no text"}]}),
                 json.dumps({"id": "y", "text": "neither format"}),
+                json.dumps({"id": "z", "answer": "A [1].", "citations": [{**CITATION, "text": 5}]}),
             ]
-        )
-        + "\n"
+        ).encode()
+        + b'\n{"id": "w", "output": "caf\xe9", "docs": []}\n'
     )
     out = tmp_path / "r.jsonl"
     result = rag(
@@ -184,12 +188,15 @@ def test_bad_answer_lines_are_reported_and_the_rest_scored(tmp_path: Path) -> No
     )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors[:4] == [
+    assert errors[:6] == [
         "error: answers.jsonl: line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         "error: answers.jsonl: line 3: not a JSON object",
         "error: answers.jsonl: line 4: 'docs' must be a list of objects with a 'text'",
         "error: answers.jsonl: line 5: neither an answer object ('answer', 'citations') nor ALCE ('output', 'docs')",
+        "error: answers.jsonl: line 6: every citation needs its passage as text in 'text'",
+        "error: answers.jsonl: line 7: not UTF-8 text",
     ]
+    assert "Scored 1 of 4 question(s)" in result.stdout  # bad lines are not questions
     # The questions without a usable answer say so; the one with an answer is scored.
     assert sum("no answer to this question" in e for e in errors) == 3
     rows = [json.loads(line) for line in out.read_text().splitlines()]

@@ -47,6 +47,8 @@ async def test_http_transport_tools_and_resources(app_server: str) -> None:
         found = await client.call_tool("search", {"question": QUESTION, "k": 3})
         passages = (found.structured_content or {})["passages"]
         assert len(passages) == 3 and any("137 km" in p["text"] for p in passages)
+        # The path as ingested, never the server's folders (review finding).
+        assert all(not p["source"].startswith("/") for p in passages), passages
         listed = (await client.list_resources()).resources
         documents = [r for r in listed if str(r.uri).startswith("rag://documents/")]
         assert documents and any("Red Line" in (r.title or "") for r in documents)

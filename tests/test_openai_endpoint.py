@@ -4,6 +4,7 @@ generative answerer uses the first as its language model."""
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from markdown_it import MarkdownIt
 
 from rag.answer import Answer, Citation, Support, check_citations, markers
 from tests.conftest import running_app
-from ui.openai_api import SOURCES_HEADING, content, markdown_safe
+from ui.openai_api import SOURCES_HEADING, content, markdown_safe, parse_chat
 
 pytestmark = pytest.mark.server
 
@@ -164,7 +165,13 @@ def test_a_source_page_with_an_unreadable_mark_still_shows_the_passage(app_serve
     """Outside probe: start=abc answered 422 "the question is empty"."""
     reply = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=30).json()
     chunk = reply["citations"][0]["chunk_id"]
-    for query in ("start=abc&end=x", "start=1e9&end=2", "start=%EF%BC%91&end=5", "start=&end="):
+    for query in (
+        "start=abc&end=x",
+        "start=1e9&end=2",
+        "start=%EF%BC%91&end=5",
+        "start=&end=",
+        "start=" + "9" * 5000 + "&end=1",  # review: int() of 4300+ digits raised
+    ):
         page = httpx.get(f"{app_server}/source/{chunk}?{query}")
         assert page.status_code == 200 and "<mark" not in page.text
         assert "137 km" in page.text
@@ -255,6 +262,7 @@ HOSTILE = [
     "[ref]: http://evil.example/ \n[ref]",
     "bare https://evil.example/x and www.evil.example and mail@evil.example",
     "reversed \u202eelpmaxe.live\u202c and hidden\u200bzero width",
+    "evil1.com/login and x9.io/a and my-bank24.com/reset",
 ]
 
 
@@ -302,5 +310,38 @@ def test_document_text_renders_as_text_in_a_markdown_client(text: str) -> None:
 
 @given(st.text(alphabet="![]()<>*_`~|#=+&;@\\:/.1abhtpsw -\n", max_size=40))
 def test_no_text_becomes_markup(text: str) -> None:
-    html = render(markdown_safe(text))
-    assert not set(re.findall(r"<([a-z][a-z0-9]*)", html)) - {"p"}
+    # As the start of a line, and after the answer's first words (a marker, a sentence).
+    for lead, line_start in (("", True), ("said: ", False)):
+        html = render(lead + markdown_safe(text, line_start))
+        assert not set(re.findall(r"<([a-z][a-z0-9]*)", html)) - {"p"}
+        # And it reads as typed: no stray backslash, nothing lost (spaces collapsed).
+        shown = unescape(re.sub(r"<[^>]+>", "", html))
+        assert shown.split() == (lead + text).split(), (text, html)
+
+
+def test_a_decline_lists_its_closest_passages_and_history_reads_plain() -> None:
+    passage = hostile_answer("1984. Orwell wrote it.").citations[0]
+    declined = Answer(answer="The documents don't say.", answerable=False, related=(passage,))
+    text = content(declined, "http://127.0.0.1:7860/")
+    assert "\n\nClosest passages (not cited):\n- Title 1984. Orwell" in text
+    assert "[1]" not in text  # nothing is cited
+    answered = content(hostile_answer("1984. Orwell's *novel* at U.S. sites [x]"), "http://h/")
+    assert answered.startswith("1984\\. Orwell") and render(answered).startswith("<p>1984. Orwell")
+    question, history, _ = parse_chat(
+        {
+            "model": MODEL,
+            "n": None,
+            "stream": None,
+            "messages": [
+                {"role": "user", "content": "Who wrote it?"},
+                {"role": "assistant", "content": answered},
+                {"role": "user", "content": "When?"},
+            ],
+        },
+        MODEL,
+        2000,
+    )
+    assert question == "When?" and history[0][0] == "Who wrote it?"
+    # The assistant turn is read back as plain text: no escapes, no source list.
+    assert history[0][1].startswith("1984. Orwell's *novel* at U.S. sites [x] [1]\n\nNote:")
+    assert "Sources:" not in history[0][1] and "\\" not in history[0][1]

@@ -235,14 +235,20 @@ def _client(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
+def refusal_body(path: str, status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    """The one-line refusal; on the OpenAI-compatible routes in the shape OpenAI clients read."""
+    if not path.startswith("/v1/"):
+        return {"error": message}
+    kind = {401: "authentication_error", 429: "rate_limit_error"}.get(
+        status, "invalid_request_error" if status < 500 else "server_error"
+    )
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
 def _refuse(
     path: str, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    """The one-line refusal, in the shape OpenAI clients read on the OpenAI-compatible routes."""
-    body: dict[str, Any] = {"error": message}
-    if path.startswith("/v1/"):
-        body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(refusal_body(path, status, message), status_code=status, headers=headers)
 
 
 class Gate:

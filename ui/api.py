@@ -24,6 +24,7 @@ from rag.conversation import parse_history, validate_question
 from rag.errors import FeedbackError, QuestionError, RagError
 from rag.feedback import check_rating
 from rag.settings import Settings
+from ui.access import refusal_body
 from ui.app import App
 
 log = logging.getLogger(__name__)
@@ -295,11 +296,14 @@ def install_error_handlers(app: FastAPI, rag_app: App) -> None:
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> JSONResponse:
+        path = request.url.path
         outage = rag_app.outage(exc)
-        if outage:
-            return error(503, outage, {"Retry-After": "5"})
-        log.exception("request failed: %s", request.url.path)
-        return error(503, f"the rag_app could not answer ({type(exc).__name__}); try again")
+        if not outage:
+            log.exception("request failed: %s", path)
+        message = outage or f"the server could not answer ({type(exc).__name__}); try again"
+        return JSONResponse(
+            refusal_body(path, 503, message), status_code=503, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -319,9 +319,10 @@ def eval_(
         click.echo(json.dumps(metrics))
     else:
         click.echo(reports.summary(metrics, old))
-    answered = sum("error" not in r for r in rows)
+    questions = [r for r in rows if "file" not in r]  # not an answers file's bad lines
+    answered = sum("error" not in r for r in questions)
     click.echo(
-        f"{'Scored' if answers else 'Answered'} {answered} of {len(rows)} question(s); "
+        f"{'Scored' if answers else 'Answered'} {answered} of {len(questions)} question(s); "
         f"report {report}" + (f"; results {out}" if out else "") + ".",
         err=as_json,
     )
@@ -334,7 +335,7 @@ def eval_(
         click.echo(f"error: {line}", err=True)
     if below:
         sys.exit(3)
-    if answered < len(rows):
+    if answered < len(rows):  # a bad question, or a bad line of the answers file
         sys.exit(1)
 
 

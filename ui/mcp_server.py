@@ -14,13 +14,17 @@ from typing import Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import (
+    ResourceNotFoundError,
+    ToolError,
+    UnexpectedToolError,
+)
 from mcp.types import Resource as MCPResource
 from pydantic import ValidationError
 
 from ingest.ids import source_key
 from rag.conversation import parse_history, validate_question
-from rag.errors import RagError
+from rag.errors import QuestionError
 from rag.retrieval.sources import passage_in_context, piece_together
 from ui.app import App
 
@@ -60,7 +64,10 @@ class DocumentsServer(MCPServer):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
-            if not isinstance(cause, ValidationError) or not cause.errors():
+            # A crash inside a tool stays a crash; only the caller's arguments get one line.
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            if not cause.errors():
                 raise
             first = cause.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "arguments"
@@ -72,7 +79,7 @@ class DocumentsServer(MCPServer):
         listed = []
         for source, records in documents.items():
             meta = records[0][2]
-            title = str(meta.get("title") or meta.get("filename") or source)
+            title = str(meta.get("title") or meta.get("filename") or "document")
             listed.append(
                 MCPResource(
                     uri=f"rag://documents/{source_key(source)}",
@@ -97,8 +104,8 @@ def build_mcp(rag_app: App) -> DocumentsServer:
             text = validate_question(question, settings.max_question_chars)
             turns = parse_history(history, settings.max_question_chars)
             answer = await anyio.to_thread.run_sync(rag_app.ask, text, turns)
-        except RagError as exc:
-            raise ToolError(str(exc)) from None
+        except Exception as exc:
+            raise _tool_error(rag_app, exc) from None
         return answer.to_dict()
 
     @server.tool(description=SEARCH)
@@ -108,15 +115,16 @@ def build_mcp(rag_app: App) -> DocumentsServer:
         try:
             text = validate_question(question, settings.max_question_chars)
             found = await anyio.to_thread.run_sync(rag_app.search, text, k)
-        except RagError as exc:
-            raise ToolError(str(exc)) from None
+        except Exception as exc:
+            raise _tool_error(rag_app, exc) from None
         return {
             "passages": [
                 {
                     "chunk_id": doc.id,
                     "title": doc.metadata.get("title"),
                     "date": doc.metadata.get("date"),
-                    "source": doc.metadata.get("source"),
+                    # The path as ingested, never the server's folders.
+                    "source": doc.metadata.get("path") or doc.metadata.get("filename"),
                     "start": doc.metadata.get("start"),
                     "end": doc.metadata.get("end"),
                     "text": doc.page_content,
@@ -149,9 +157,19 @@ def build_mcp(rag_app: App) -> DocumentsServer:
         for source, records in documents.items():
             if source_key(source) == key:
                 meta = records[0][2]
-                heading = str(meta.get("title") or meta.get("filename") or source)
+                heading = str(meta.get("title") or meta.get("filename") or "document")
                 _, text = piece_together((int(m.get("start", 0)), t) for _, t, m in records)
                 return f"{heading}\n\n{text}"
         raise ResourceNotFoundError(f"no document with key {key[:100]!r}")
 
     return server
+
+
+def _tool_error(rag_app: App, exc: Exception) -> ToolError:
+    """What the caller is told: a refused question, or which server is down; else re-raised."""
+    if isinstance(exc, QuestionError):
+        return ToolError(str(exc))
+    outage = rag_app.outage(exc)
+    if outage is None:
+        raise exc
+    return ToolError(outage)

@@ -31,23 +31,30 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from rag.answer import MARKER, Answer, Citation
 from rag.conversation import Turn, parse_history, validate_question
 from rag.errors import QuestionError
+from ui.access import refusal_body
 from ui.app import App
 
 SOURCES_HEADING = "Sources:"
+RELATED_HEADING = "Closest passages (not cited):"
 SNIPPET_CHARS = 160
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 # Characters that start Markdown or HTML inline, and a line start that makes a heading,
 # list or quote; escaped with a backslash (CommonMark), which a client shows as the character.
 _MARKUP = re.compile(r"([\\`*_<>\[\]|~&@])")
-_BLOCK_START = re.compile(r"^([#+=-]|\d{1,9}(?=[.)]))")
+_BLOCK_START_MARK = re.compile(r"^([#+=-])")
+_NUMBERED = re.compile(r"^(\d{1,9})([.)])")
 # What clients turn into links by themselves: "https://...", "www.x", bare domains like
 # "evil.example" (linkify-it's fuzzy links), e-mail addresses (the "@" is escaped above).
 # An escape inside breaks the pattern and shows the same text.
-_AUTOLINK = re.compile(r"(?<=:)//|(?<=[^\W\d_])\.(?=[^\W\d_])")
+_AUTOLINK = re.compile(r"(?<=:)//|(?<=[\w-])\.(?=[^\W\d_])")
 # Direction overrides and zero-width characters: they can reverse or hide quoted text.
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
-# The source list this endpoint appends; cut from an assistant turn sent back as history.
-_SOURCE_LIST = re.compile(rf"\n\n{re.escape(SOURCES_HEADING)}\n- \[\d+\].*\Z", re.S)
+# The source list this endpoint appends, and its Markdown escapes: an assistant turn sent
+# back as history is read as the answer's plain text.
+_SOURCE_LIST = re.compile(
+    rf"\n\n(?:{re.escape(SOURCES_HEADING)}|{re.escape(RELATED_HEADING)})\n- .*\Z", re.S
+)
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 class ChatRequestError(Exception):
@@ -61,13 +68,7 @@ class ChatRequestError(Exception):
 
 def openai_error(status: int, message: str, code: str | None = None) -> JSONResponse:
     """A refusal in the shape OpenAI clients read: ``{"error": {"message", "type", "code"}}``."""
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    if status == 401:
-        kind = "authentication_error"
-    elif status == 429:
-        kind = "rate_limit_error"
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(refusal_body("/v1/", status, message, code), status_code=status)
 
 
 def served_model(rag_app: App) -> str:
@@ -112,10 +113,10 @@ def parse_chat(body: Any, model: str, max_chars: int) -> tuple[str, list[Turn], 
             "(GET /v1/models)",
             "model_not_found",
         )
-    stream = body.get("stream", False)
+    stream = body.get("stream") or False  # null is the default, as OpenAI takes it
     if not isinstance(stream, bool):
         raise ChatRequestError(400, "'stream' must be true or false")
-    if body.get("n", 1) != 1:
+    if body.get("n") not in (None, 1):
         raise ChatRequestError(400, "'n' must be 1: this server gives one answer per question")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -145,12 +146,12 @@ def _history(turns: list[tuple[str, str]]) -> list[list[str]]:
         if role == "user":
             waiting = text if waiting is None else f"{waiting}\n{text}"
         elif role == "assistant" and waiting is not None:
-            pairs.append([waiting, _SOURCE_LIST.sub("", text)])
+            pairs.append([waiting, _ESCAPE.sub(r"\1", _SOURCE_LIST.sub("", text))])
             waiting = None
     return pairs
 
 
-def markdown_safe(text: str) -> str:
+def markdown_safe(text: str, line_start: bool = False) -> str:
     """Document text a Markdown client shows as typed: no link, image, HTML or emphasis.
 
     Line breaks become spaces (a quote reads the same); direction overrides and zero-width
@@ -159,7 +160,10 @@ def markdown_safe(text: str) -> str:
     """
     flat = _MARKUP.sub(r"\\\1", re.sub(r"\s+", " ", _INVISIBLE.sub("", text)))
     flat = _AUTOLINK.sub(lambda m: "".join(f"\\{c}" for c in m.group(0)), flat)
-    return _BLOCK_START.sub(r"\\\1", flat)
+    if not line_start:
+        return flat
+    # A heading, list or quote marker where a line starts (a list's "1." by its punctuation).
+    return _NUMBERED.sub(r"\1\\\2", _BLOCK_START_MARK.sub(r"\\\1", flat))
 
 
 def _snippet(citation: Citation) -> str:
@@ -180,19 +184,24 @@ def content(answer: Answer, base_url: str) -> str:
     # The answer's own markers stay; everything else in it may be quoted document text.
     pieces = MARKER.split(answer.answer)
     text = "".join(
-        markdown_safe(piece) if i % 2 == 0 else f"[{piece}]" for i, piece in enumerate(pieces)
+        markdown_safe(piece, line_start=i == 0) if i % 2 == 0 else f"[{piece}]"
+        for i, piece in enumerate(pieces)
     )
     if answer.notice:
         text += f"\n\nNote: {markdown_safe(answer.notice)}"
     if answer.citations:
-        lines = []
-        for c in answer.citations:
-            title = markdown_safe(c.title or c.filename or c.source)
-            date = f" ({markdown_safe(c.date)})" if c.date else ""
-            link = source_link(base_url, c)
-            lines.append(f"- [{c.n}] {title}{date}: “{markdown_safe(_snippet(c))}” <{link}>")
+        lines = [_source_line(f"[{c.n}] ", c, base_url) for c in answer.citations]
         text += f"\n\n{SOURCES_HEADING}\n" + "\n".join(lines)
+    if answer.related:  # a decline's closest passages: to read, not cited
+        lines = [_source_line("", c, base_url) for c in answer.related]
+        text += f"\n\n{RELATED_HEADING}\n" + "\n".join(lines)
     return text
+
+
+def _source_line(label: str, c: Citation, base_url: str) -> str:
+    title = markdown_safe(c.title or c.filename or c.source)
+    date = f" ({markdown_safe(c.date)})" if c.date else ""
+    return f"- {label}{title}{date}: “{markdown_safe(_snippet(c))}” <{source_link(base_url, c)}>"
 
 
 def _completion_id(answer: Answer) -> str:

@@ -40,6 +40,11 @@ from ui.openai_api import build_openai_router
 from ui.render import not_found_page, source_page
 
 
+def _offset(value: str) -> int | None:
+    """A character offset from a query string, or None for anything else."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 7 else None
+
+
 def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.0.0.1") -> FastAPI:
     """The app; opens the store (as its only writer) unless an app is given.
 
@@ -133,11 +138,7 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
         if found is None:
             return HTMLResponse(not_found_page(f"No passage with id {chunk_id[:100]!r}."), 404)
         # A mark that cannot be read marks nothing: the passage still shows.
-        span = (
-            (int(start), int(end))
-            if start.isascii() and start.isdigit() and end.isascii() and end.isdigit()
-            else (None, None)
-        )
+        span = (_offset(start), _offset(end))
         return HTMLResponse(source_page(found, *span))
 
     @app.get("/embed.js", include_in_schema=False)

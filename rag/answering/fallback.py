@@ -23,7 +23,7 @@ UNSUPPORTED = "The language model answered, but nothing in the documents support
 
 
 class FallbackAnswerer:
-    """The generative answerer; on any failure, the extractive one with a short notice."""
+    """The generative answerer; after a fault, the extractive one with a short notice."""
 
     def __init__(self, primary: GenerativeAnswerer, fallback: ExtractiveAnswerer) -> None:
         self.primary = primary
@@ -39,7 +39,7 @@ class FallbackAnswerer:
         return self.fallback.warm(passages)
 
     def stream(self, request: AnswerRequest) -> Iterator[Event]:
-        """The primary's stream; after a fault, a restart and the fallback's answer."""
+        """The primary's stream; a decline if it found nothing; after a fault, the fallback's."""
         started = False
         # The model may also have rewritten the question badly: quote against the plain one.
         plain = replace(request, query=request.offline_query or request.query)

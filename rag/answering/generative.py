@@ -224,9 +224,9 @@ def verify(
         judged = [_unless_instruction(judge(claim, p), p) for p in passages]
         named = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
         valid = [i for i in named if judged[i][1] >= minimum]
-        together = [passages[i] for i in named]
-        if not valid and len(named) > 1 and _together(claim, together, judge, minimum):
-            valid = named
+        if not valid and len(named) > 1:
+            valid = _needed_together(claim, [passages[i] for i in named], judge, minimum)
+            valid = [named[j] for j in valid]
         if not valid:
             best = max(range(len(passages)), key=lambda i: judged[i][1])
             bar = minimum if cited or unmarked_minimum is None else unmarked_minimum
@@ -261,11 +261,26 @@ def verify(
     )
 
 
-def _together(claim: str, cited: list[Passage], judge: Judge, minimum: float) -> bool:
-    """Whether passages read as one text support a claim none supports alone."""
-    text = "\n\n".join(p.text for p in cited)
-    joined = Passage(0, "+".join(p.chunk_id for p in cited), text, {}, 0.0)
-    return _unless_instruction(judge(claim, joined), joined)[1] >= minimum
+def _needed_together(claim: str, cited: list[Passage], judge: Judge, minimum: float) -> list[int]:
+    """Of passages none of which supports a claim alone, those that support it together.
+
+    Only passages holding no instruction-like text take part, and each one kept is needed:
+    without it the rest fall short. Otherwise citing more passages would add words until a
+    claim passed. Empty when they do not support it together.
+    """
+
+    def supports(chosen: list[int]) -> bool:
+        text = "\n\n".join(cited[i].text for i in chosen)
+        joined = Passage(0, "+".join(cited[i].chunk_id for i in chosen), text, {}, 0.0)
+        return len(chosen) > 1 and judge(claim, joined)[1] >= minimum
+
+    chosen = [i for i, p in enumerate(cited) if not _INSTRUCTION.search(p.text)]
+    if not supports(chosen):
+        return []
+    for i in list(chosen):
+        if supports([j for j in chosen if j != i]):
+            chosen.remove(i)
+    return chosen
 
 
 def _unless_instruction(

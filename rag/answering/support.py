@@ -44,8 +44,8 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZА-ЯЁ][\w-]{2,}")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nor|cannot|without|нет|не|ни|никогда|без)\b|n['’]t\b", re.I
 )
-# A thousands separator between digit groups ("31,400", "31 400", "31 400"): one number.
-_GROUPED = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009 ](?=\d{3}\b)")
+# A number written in thousands groups ("31,400", "31 400", "31 400"): one number.
+_GROUPED = re.compile(r"\b\d{1,3}(?:[,\u00a0\u202f\u2009 ]\d{3})+\b")
 _DIMENSION = re.compile(
     r"(?<=\d)\s*[^\W\d]{1,12}\.?\s+(long|high|tall|wide|deep|thick|old|heavy|away|across)\b",
     re.I,
@@ -156,11 +156,15 @@ def _numbers_stated(claim: str, passage: str) -> float:
 
     Embeddings blur "137 km" and "745 km": the fact a wrong citation most often gets wrong.
     """
-    wanted = [n.replace(",", "").lower() for n in _NUMBER.findall(_GROUPED.sub("", claim))]
+    wanted = [n.replace(",", "").lower() for n in _NUMBER.findall(_ungrouped(claim))]
     if not wanted:
         return 1.0
-    stated = {n.replace(",", "").lower() for n in _NUMBER.findall(_GROUPED.sub("", passage))}
+    stated = {n.replace(",", "").lower() for n in _NUMBER.findall(_ungrouped(passage))}
     return sum(n in stated for n in wanted) / len(wanted)
+
+
+def _ungrouped(text: str) -> str:
+    return _GROUPED.sub(lambda m: re.sub(r"\D", "", m.group(0)), text)
 
 
 def _missing_names(claim: str, passage: str) -> int:

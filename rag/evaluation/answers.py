@@ -95,6 +95,8 @@ def _from_answer_object(data: dict[str, Any]) -> Given:
     answer = Answer.from_dict({k: v for k, v in data.items() if k in fields})
     if not isinstance(answer.answer, str):
         raise ValueError("'answer' must be text")
+    if not all(isinstance(c.text, str) for c in (*answer.citations, *answer.related)):
+        raise ValueError("every citation needs its passage as text in 'text'")
     passages = tuple(c.text for c in (*answer.citations, *answer.related))
     return Given(answer, passages)
 
@@ -118,17 +120,19 @@ def read_answers(path: Path) -> Answers:
     by_id: dict[str, Given] = {}
     by_question: dict[str, Given] = {}
     errors: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.strip():
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
                 continue
             try:
-                data = json.loads(raw)
+                data = json.loads(line.decode("utf-8"))
                 given = parse_line(data)
-            except ValueError as exc:  # JSONDecodeError is one
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ones
                 reason = str(exc)
                 if isinstance(exc, json.JSONDecodeError):
                     reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
+                elif isinstance(exc, UnicodeDecodeError):
+                    reason = "not UTF-8 text"
                 errors.append({"file": path.name, "line": number, "error": reason})
                 continue
             if data.get("id") is not None:

@@ -248,7 +248,8 @@ def evaluate(
         for item in items:
             rows.append(score_given(item, answers, verdict, k))
             on_item()
-        return rows, summarise(rows, k)
+        # The file's bad lines are reported, not counted as questions.
+        return rows, summarise([r for r in rows if "file" not in r], k)
     with Pipeline.open(settings) as pipeline:
         verdict = (
             LLMJudge(settings)
