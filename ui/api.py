@@ -148,14 +148,6 @@ def build_router(rag_app: App) -> APIRouter:
     """The ``/api`` routes over one open app (``ui.access.Gate`` has admitted each call)."""
     router = APIRouter(prefix="/api")
 
-    def unavailable(exc: Exception) -> JSONResponse:
-        """503 naming the server that is down (handled here: no traceback), else re-raise."""
-        outage = rag_app.outage(exc)
-        if outage is None:
-            raise exc
-        log.warning("%s", outage)
-        return error(503, outage, {"Retry-After": "5"})
-
     @router.post(
         "/ask",
         summary="Answer a question; returns the answer object",
@@ -167,7 +159,7 @@ def build_router(rag_app: App) -> APIRouter:
         except QuestionError as exc:
             return error(422, str(exc))
         except Exception as exc:
-            return unavailable(exc)
+            return unavailable(rag_app, exc)
         return answer.to_dict()
 
     @router.post(
@@ -190,7 +182,7 @@ def build_router(rag_app: App) -> APIRouter:
         except QuestionError as exc:
             return error(422, str(exc))
         except Exception as exc:
-            return unavailable(exc)
+            return unavailable(rag_app, exc)
         return StreamingResponse(
             _events(itertools.chain([first] if first else [], chunks), rag_app),
             media_type="text/event-stream",
@@ -265,6 +257,20 @@ def build_router(rag_app: App) -> APIRouter:
         return error(404, f"no {request.method} route /api/{rest[:100]} (see /docs)")
 
     return router
+
+
+def unavailable(rag_app: App, exc: Exception, path: str = "/api/") -> JSONResponse:
+    """503 naming the server that is down (handled here: no traceback), else re-raise.
+
+    ``path`` picks the refusal's shape: the REST API's, or OpenAI's on ``/v1/``.
+    """
+    outage = rag_app.outage(exc)
+    if outage is None:
+        raise exc
+    log.warning("%s", outage)
+    return JSONResponse(
+        refusal_body(path, 503, outage), status_code=503, headers={"Retry-After": "5"}
+    )
 
 
 def _event(name: str, data: Any) -> str:

@@ -32,6 +32,7 @@ from rag.answer import MARKER, Answer, Citation
 from rag.conversation import Turn, parse_history, validate_question
 from rag.errors import QuestionError
 from ui.access import refusal_body
+from ui.api import unavailable
 from ui.app import App
 
 SOURCES_HEADING = "Sources:"
@@ -308,14 +309,14 @@ def build_openai_router(rag_app: App) -> APIRouter:
             try:
                 answer = await run_in_threadpool(rag_app.ask, question, history)
             except Exception as exc:
-                return _unavailable(rag_app, exc)
+                return unavailable(rag_app, exc, "/v1/")
             return completion(answer, model, base_url)
         try:
             chunks = rag_app.stream(question, history)
             # Retrieval runs before the first chunk: a store outage is still a 503, not an event.
             first = await run_in_threadpool(next, chunks, None)
         except Exception as exc:
-            return _unavailable(rag_app, exc)
+            return unavailable(rag_app, exc, "/v1/")
 
         def final() -> Iterator[Answer]:
             for chunk in itertools.chain([first] if first else [], chunks):
@@ -340,13 +341,3 @@ def build_openai_router(rag_app: App) -> APIRouter:
         )
 
     return router
-
-
-def _unavailable(rag_app: App, exc: Exception) -> JSONResponse:
-    """503 naming the server that is down; anything else is re-raised to the app's handler."""
-    outage = rag_app.outage(exc)
-    if outage is None:
-        raise exc
-    response = openai_error(503, outage)
-    response.headers["Retry-After"] = "5"
-    return response
