@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from rag.answering.decision import fit_logistic  # noqa: E402
 from rag.answering.support import SIGNALS, WEIGHTS, support_signals  # noqa: E402
 from rag.embeddings import get_embedder  # noqa: E402
+from rag.evaluation.judges import verdict_figures  # noqa: E402
 from rag.retrieval.bm25 import BM25Index  # noqa: E402
 
 PAIRS = ROOT / "eval" / "support" / "pairs.jsonl"
@@ -37,15 +38,9 @@ MODELS = {"e5": "multilingual-e5-small-q4", "minilm": "all-MiniLM-L6-v2-int8"}
 DEFAULT = "onnx:multilingual-e5-small-q4"
 
 
-def figures(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
+def figures(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
     """Agreement, and precision and recall of "supported", at a threshold."""
-    said = p >= threshold
-    both = float((said & y).sum())
-    return {
-        "agreement": round(float((said == y).mean()), 4),
-        "precision": round(both / max(int(said.sum()), 1), 4),
-        "recall": round(both / max(int(y.sum()), 1), 4),
-    }
+    return verdict_figures(list(p >= threshold), list(y))
 
 
 def main() -> None:

@@ -69,22 +69,19 @@ class LLMJudge:
 
 
 def agreement(pairs: Sequence[tuple[str, Sequence[str], bool]], judge: Judge) -> dict[str, Any]:
-    """How a judge's verdicts on labelled (claim, passages, supported) pairs match the labels.
-
-    Agreement is the share of equal verdicts; precision and recall are those of "supported".
-    """
+    """How a judge's verdicts on labelled (claim, passages, supported) pairs match the labels."""
     verdicts = [judge(claim, passages) for claim, passages, _ in pairs]
-    labels = [label for _, _, label in pairs]
-    both = sum(v and y for v, y in zip(verdicts, labels, strict=True))
-    said, truly = sum(verdicts), sum(labels)
+    return {**verdict_figures(verdicts, [label for _, _, label in pairs]), "verdicts": verdicts}
+
+
+def verdict_figures(verdicts: Sequence[bool], labels: Sequence[bool]) -> dict[str, Any]:
+    """Agreement (the share of equal verdicts), and precision and recall of "supported"."""
+    both = sum(bool(v and y) for v, y in zip(verdicts, labels, strict=True))
+    said, truly = sum(map(bool, verdicts)), sum(map(bool, labels))
+    equal = sum(bool(v) == bool(y) for v, y in zip(verdicts, labels, strict=True))
     return {
-        "pairs": len(pairs),
-        "agreement": round(
-            sum(v == y for v, y in zip(verdicts, labels, strict=True)) / len(pairs), 4
-        )
-        if pairs
-        else None,
+        "pairs": len(labels),
+        "agreement": round(equal / len(labels), 4) if labels else None,
         "precision": round(both / said, 4) if said else None,
         "recall": round(both / truly, 4) if truly else None,
-        "verdicts": verdicts,
     }
