@@ -44,10 +44,8 @@ def main() -> None:
 
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
     replay = read_replay(REPLAY)
-    texts = sorted(
-        {t for p in pairs for t in p["passages"]} | {p.text for r in replay for p in r.passages}
-    )
-    idf = BM25Index([str(i) for i in range(len(texts))], texts).idf
+    texts = [t for p in pairs for t in p["passages"]] + [p.text for r in replay for p in r.passages]
+    idf = BM25Index.over(texts).idf
     embedder = embedder_for(Settings())
     judges: dict[str, Any] = {"offline": OfflineJudge(embedder, idf)}
     if args.llm_url:

@@ -50,8 +50,7 @@ def main() -> None:
     parser.add_argument("--repair-recall", type=float, default=0.95)
     args = parser.parse_args()
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
-    texts = sorted({t for p in pairs for t in p["passages"]})
-    idf = BM25Index([str(i) for i in range(len(texts))], texts).idf
+    idf = BM25Index.over([t for p in pairs for t in p["passages"]]).idf
     out: dict[str, Any] = {"default": DEFAULT, "signals": list(SIGNALS), "models": {}}
     report = {}
     for key in args.models.split(","):

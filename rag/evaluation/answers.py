@@ -44,10 +44,8 @@ class Answers:
     def idf(self) -> Idf:
         """Word rarity over the answers' passages, the judge's weights when no store is open."""
         every = [*self.by_id.values(), *self.by_question.values()]
-        texts = sorted({text for given in every for text in given.passages})
-        if not texts:
-            return flat_idf
-        return BM25Index([str(i) for i in range(len(texts))], texts).idf
+        texts = [text for given in every for text in given.passages]
+        return BM25Index.over(texts).idf if texts else flat_idf
 
     def find(self, fields: dict[str, Any]) -> Given | None:
         """The answer to a dataset line: by its id, else by its question."""

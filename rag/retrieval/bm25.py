@@ -28,6 +28,12 @@ class BM25Index:
                 self._index.index(tokens, show_progress=False)
                 self._indexed = True
 
+    @classmethod
+    def over(cls, texts: Sequence[str]) -> BM25Index:
+        """An index of texts that need no ids: for word rarity (``idf``) without a store."""
+        unique = sorted(set(texts))
+        return cls([str(i) for i in range(len(unique))], unique)
+
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a stemmed term; highest for unseen terms."""
         n = len(self.ids)
