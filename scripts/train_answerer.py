@@ -211,7 +211,9 @@ def train(model: str, precision: float) -> tuple[Decision, dict[str, Any]]:
         "train": report("train", outcomes(decision, train_data), threshold),
         "test": report("test", outcomes(decision, test_data), threshold),
         "chooser": dict(zip(FEATURES, decision.chooser.round(3).tolist(), strict=True)),
-        "decider": dict(zip(DECIDER_INPUTS, decision.decider.round(3).tolist(), strict=True)),
+        "decider": dict(
+            zip(DECIDER_INPUTS, decision.decider.weights.round(3).tolist(), strict=True)
+        ),
     }
     return decision, stats
 

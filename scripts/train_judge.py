@@ -71,14 +71,7 @@ def main() -> None:
             t for t in grid if figures(p[train], y[train], t)["recall"] >= args.repair_recall
         ]
         repair = float(max(passing)) if passing else float(grid[0])
-        out["models"][f"onnx:{MODELS[key]}"] = {
-            "mean": model.mean.round(6).tolist(),
-            "scale": model.scale.round(6).tolist(),
-            "weights": model.weights.round(6).tolist(),
-            "bias": round(model.bias, 6),
-            "repair": repair,
-            "judge": judge,
-        }
+        out["models"][f"onnx:{MODELS[key]}"] = {**model.to_dict(), "repair": repair, "judge": judge}
         report[key] = {
             "weights": dict(zip(SIGNALS, model.weights.round(3).tolist(), strict=True)),
             "judge_threshold": judge,

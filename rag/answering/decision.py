@@ -47,6 +47,10 @@ DECIDER_INPUTS = ("top", "margin", *DECIDER_SIGNALS)
 # signals are such), a higher score or lead, a better retrieval rank. Their weights are
 # kept >= 0 while fitting; without that, the paraphrased training questions (written to share
 # few words with their answers) teach the models that matching words is a bad sign.
+# JSON keys of a logistic model's mean, scale, weights and bias; decision.json's decider
+# has its own.
+LOGISTIC_KEYS = ("mean", "scale", "weights", "bias")
+DECIDER_KEYS = ("decider_mean", "decider_scale", "decider", "bias")
 MONOTONE = frozenset({*DECIDER_SIGNALS, "top", "margin", "rank", "header_for_document"})
 
 
@@ -58,10 +62,7 @@ class Decision:
     mean: Matrix
     scale: Matrix
     chooser: Matrix
-    decider_mean: Matrix
-    decider_scale: Matrix
-    decider: Matrix
-    bias: float
+    decider: Logistic
     threshold: float
 
     def scores(self, x: Matrix) -> Matrix:
@@ -79,8 +80,7 @@ class Decision:
 
     def probability(self, inputs: Matrix) -> float:
         """P(quoting the best candidate answers the question)."""
-        model = Logistic(self.decider_mean, self.decider_scale, self.decider, self.bias)
-        return model.probability(inputs)
+        return self.decider.probability(inputs)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form ``decision.json`` keeps."""
@@ -90,10 +90,7 @@ class Decision:
             "scale": self.scale.round(6).tolist(),
             "chooser": self.chooser.round(6).tolist(),
             "decider_inputs": list(DECIDER_INPUTS),
-            "decider_mean": self.decider_mean.round(6).tolist(),
-            "decider_scale": self.decider_scale.round(6).tolist(),
-            "decider": self.decider.round(6).tolist(),
-            "bias": round(self.bias, 6),
+            **self.decider.to_dict(DECIDER_KEYS),
             "threshold": round(self.threshold, 4),
         }
 
@@ -109,10 +106,7 @@ class Decision:
             mean=array("mean"),
             scale=array("scale"),
             chooser=array("chooser"),
-            decider_mean=array("decider_mean"),
-            decider_scale=array("decider_scale"),
-            decider=array("decider"),
-            bias=float(data["bias"]),
+            decider=Logistic.from_dict(data, DECIDER_KEYS),
             threshold=float(data["threshold"]),
         )
 
@@ -147,7 +141,7 @@ def fit_chooser(
         w -= rate * (gradient / len(standard) + l2 * w)
         w[monotone] = np.maximum(w[monotone], 0.0)
     empty = np.zeros(len(DECIDER_INPUTS))
-    return Decision(features, mean, scale, w, empty, empty + 1, empty, 0.0, 0.5)
+    return Decision(features, mean, scale, w, Logistic(empty, empty + 1, empty, 0.0), 0.5)
 
 
 @dataclass(frozen=True)
@@ -163,6 +157,29 @@ class Logistic:
         """P(positive) for one row of inputs."""
         z = float(((x - self.mean) / self.scale) @ self.weights) + self.bias
         return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+
+    def to_dict(self, keys: tuple[str, str, str, str] = LOGISTIC_KEYS) -> dict[str, Any]:
+        """The JSON form, under ``keys`` for mean, scale, weights and bias."""
+        mean, scale, weights, bias = keys
+        return {
+            mean: self.mean.round(6).tolist(),
+            scale: self.scale.round(6).tolist(),
+            weights: self.weights.round(6).tolist(),
+            bias: round(self.bias, 6),
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], keys: tuple[str, str, str, str] = LOGISTIC_KEYS
+    ) -> Logistic:
+        """From ``to_dict``'s form."""
+        mean, scale, weights, bias = (data[key] for key in keys)
+        return cls(
+            np.asarray(mean, dtype=np.float64),
+            np.asarray(scale, dtype=np.float64),
+            np.asarray(weights, dtype=np.float64),
+            float(bias),
+        )
 
 
 def fit_logistic(
@@ -187,14 +204,7 @@ def fit_decider(
 ) -> Decision:
     """Learn the decider from the best candidate's inputs and whether quoting it was right."""
     monotone = [name in MONOTONE for name in DECIDER_INPUTS]
-    fitted = fit_logistic(inputs, right, monotone, l2, steps)
-    return replace(
-        decision,
-        decider_mean=fitted.mean,
-        decider_scale=fitted.scale,
-        decider=fitted.weights,
-        bias=fitted.bias,
-    )
+    return replace(decision, decider=fit_logistic(inputs, right, monotone, l2, steps))
 
 
 @lru_cache(maxsize=8)
@@ -203,6 +213,11 @@ def decision_for(model_id: str) -> Decision:
 
     The fallback is uncalibrated: an embedding served over the API has its own scale.
     """
-    data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-    entry = data["models"].get(model_id) or data["models"][data["default"]]
-    return Decision.from_dict(entry)
+    return Decision.from_dict(trained_for(WEIGHTS, model_id))
+
+
+def trained_for(path: Path, model_id: str) -> dict[str, Any]:
+    """A weights file's entry for this embedder, else its default embedder's."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entry: dict[str, Any] = data["models"].get(model_id) or data["models"][data["default"]]
+    return entry

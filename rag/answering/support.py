@@ -16,7 +16,6 @@ generative answerer, ``judge`` (most labels agreed with) for evaluation.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering.decision import Logistic, Matrix
+from rag.answering.decision import Logistic, Matrix, trained_for
 from rag.embeddings import rescaled
 from rag.embeddings.base import Embedder
 from rag.retrieval.passages import Passage
@@ -100,14 +99,8 @@ class SupportModel:
 @lru_cache(maxsize=8)
 def support_model(model_id: str) -> SupportModel:
     """The model fitted with this embedder, else the default embedder's (then uncalibrated)."""
-    data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-    entry = data["models"].get(model_id) or data["models"][data["default"]]
-
-    def array(key: str) -> Matrix:
-        return np.asarray(entry[key], dtype=np.float64)
-
-    fitted = Logistic(array("mean"), array("scale"), array("weights"), float(entry["bias"]))
-    return SupportModel(fitted, float(entry["repair"]), float(entry["judge"]))
+    entry = trained_for(WEIGHTS, model_id)
+    return SupportModel(Logistic.from_dict(entry), float(entry["repair"]), float(entry["judge"]))
 
 
 def support_signals(
