@@ -81,3 +81,11 @@ def ask_in_widget(page: Any, question: str) -> Any:
     widget.locator("input").fill(question)
     widget.locator("input").press("Enter")
     return widget
+
+
+def open_first_source(widget: Any) -> Any:
+    """Wait for the answer's first citation, click it, and return its source's locator."""
+    cite = widget.locator("button.cite").first
+    cite.wait_for(timeout=30_000)
+    cite.click()
+    return widget.locator("details").first

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import CHROMIUM_FLAGS, ask_in_chat, ask_in_widget
+from tests.helpers import CHROMIUM_FLAGS, ask_in_chat, ask_in_widget, open_first_source
 
 pytestmark = pytest.mark.server
 
@@ -99,10 +99,7 @@ def test_the_widget_marks_the_quoted_sentence_after_emoji(app_server: str, page_
     page = page_factory()
     page.goto(app_server + "/embed-demo")
     widget = ask_in_widget(page, "Where is the Quail Gallery entrance?")
-    cite = widget.locator("button.cite").first
-    cite.wait_for(timeout=30_000)
-    cite.click()
-    details = widget.locator("details").first
+    details = open_first_source(widget)
     assert details.locator("mark").inner_text() == "The Quail Gallery entrance is beside the door."
     assert details.locator(".passage").inner_text().strip() == text
 
@@ -111,10 +108,7 @@ def test_widget_on_the_demo_page_keeps_clickable_sources(app_server: str, page_f
     page = page_factory()
     page.goto(app_server + "/embed-demo")
     widget = ask_in_widget(page, "How long is the Uzbek-Afghan border?")
-    cite = widget.locator("button.cite").first
-    cite.wait_for(timeout=30_000)
-    cite.click()
-    details = widget.locator("details").first
+    details = open_first_source(widget)
     page.wait_for_timeout(500)
     assert details.evaluate("d => d.open")
     assert "Uzbek-Afghan border of 137 km" in details.locator("mark").inner_text()
@@ -145,10 +139,9 @@ def test_hostile_document_text_is_shown_not_run(app_server: str, page_factory) -
 
     page.goto(app_server + "/embed-demo")
     widget = ask_in_widget(page, question)
-    widget.locator("button.cite").first.wait_for(timeout=30_000)
-    widget.locator("button.cite").first.click()
+    details = open_first_source(widget)
     page.wait_for_timeout(800)
-    assert "<script>window.__xss = 1</script>" in widget.locator("details").first.inner_text()
+    assert "<script>window.__xss = 1</script>" in details.inner_text()
     assert page.evaluate("window.__xss") is None
     page.screenshot(path=str(ARTIFACTS / "widget-hostile.png"))
 

@@ -35,7 +35,12 @@ def proxy(llm_server: str) -> Iterator[FaultProxy]:
 
 
 def ask(
-    data_dir: Path, proxy: FaultProxy, faults: list[str], timeout: float = TIMEOUT
+    data_dir: Path,
+    proxy: FaultProxy,
+    faults: list[str],
+    timeout: float = TIMEOUT,
+    question: str = QUESTION,
+    retries: int = 1,
 ) -> tuple[object, float, list]:  # type: ignore[type-arg]
     proxy.faults = list(faults)
     settings = Settings(
@@ -43,11 +48,11 @@ def ask(
         llm_base_url=proxy.url + "/v1",  # type: ignore[attr-defined]
         llm_model="smollm2",
         llm_timeout=timeout,
-        llm_max_retries=1,
+        llm_max_retries=retries,
     )
     with Pipeline.open(settings) as pipeline:
         started = time.monotonic()
-        chunks = list(pipeline.stream(QUESTION))
+        chunks = list(pipeline.stream(question))
         elapsed = time.monotonic() - started
     answer = chunks[-1].answer
     assert answer is not None
@@ -97,17 +102,7 @@ UZBEK_POPULATION = "What is the population of Uzbekistan?"
 
 def said(data_dir: Path, proxy: FaultProxy, text: str, question: str) -> object:
     """The answer when the real model's reply is replaced by ``text``."""
-    proxy.faults = [f"say:{text}"]
-    settings = Settings(
-        data_dir=data_dir,
-        llm_base_url=proxy.url + "/v1",  # type: ignore[attr-defined]
-        llm_model="smollm2",
-        llm_timeout=MODEL_TIMEOUT,
-        llm_max_retries=0,
-    )
-    with Pipeline.open(settings) as pipeline:
-        answer = pipeline.ask(question)
-    check_citations(answer)
+    answer, _, _ = ask(data_dir, proxy, [f"say:{text}"], MODEL_TIMEOUT, question, retries=0)
     assert proxy.seen == [f"say:{text}"]
     return answer
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import RecordingSite, running_app
-from tests.helpers import CHROMIUM_FLAGS
+from tests.helpers import CHROMIUM_FLAGS, ask_in_widget, open_first_source
 
 pytestmark = pytest.mark.server
 
@@ -348,14 +348,10 @@ def test_document_text_makes_no_browser_fetch_a_url(
     assert page.locator("#rag-chat img, #rag-chat .katex").count() == 0
 
     page.goto(app_server + "/embed-demo")
-    widget = page.locator("[data-rag-cite]")
-    widget.locator("button.bubble").click()
-    widget.locator("input").fill(question)
-    widget.locator("input").press("Enter")
-    widget.locator("button.cite").first.wait_for(timeout=30_000)
-    widget.locator("button.cite").first.click()
+    widget = ask_in_widget(page, question)
+    details = open_first_source(widget)
     page.wait_for_timeout(800)
-    assert f"[official registry]({site}/login)" in widget.locator("details").first.inner_text()
+    assert f"[official registry]({site}/login)" in details.inner_text()
     assert widget.locator(outside).count() == 0
     page.close()
     assert outside_site.hits == [] and violations == []
