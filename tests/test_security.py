@@ -207,6 +207,14 @@ def test_unknown_host_names_are_refused(
             assert refused.status_code == 400, (path, refused.text)
             assert "RAG_ALLOWED_HOSTS" in refused.json()["error"]
         assert client.get("/api/health", headers={"Host": f"localhost:{port}"}).status_code == 200
+        # The same check for the name a proxy forwards (outside probe: Gradio put it in its
+        # root URL and redirected /logout there).
+        forwarded = {"X-Forwarded-Host": "evil.com", "X-Forwarded-Proto": "https"}
+        for path in ("/config", "/logout", "/api/health"):
+            refused = client.get(path, headers=forwarded)
+            assert refused.status_code == 400, (path, refused.text)
+        local = client.get("/api/health", headers={"X-Forwarded-Host": f"localhost:{port}"})
+        assert local.status_code == 200
     url, _ = keyed_server
     named = httpx.get(f"{url}/api/health", headers={"Host": "docs.example.org"})
     assert named.status_code == 200  # a name set in RAG_ALLOWED_HOSTS is answered

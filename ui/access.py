@@ -280,7 +280,12 @@ class Gate:
     def _refusal(self, connection: HTTPConnection) -> Response | None:
         access, headers = self.access, connection.headers
         path, method = connection.url.path, connection.scope.get("method", "GET")
-        host = access.host_refusal(headers.get("host"))
+        # A proxy's X-Forwarded-Host names the server too (Gradio builds its root URL and its
+        # logout redirect from it): both pass the same check.
+        forwarded = headers.get("x-forwarded-host")
+        host = access.host_refusal(headers.get("host")) or (
+            access.host_refusal(forwarded.split(",")[0]) if forwarded is not None else None
+        )
         if host:
             return _refuse(path, 400, host)
         origin_header = headers.get("origin")
