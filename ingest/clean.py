@@ -29,9 +29,18 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _MAX_BOILERPLATE_LINE = 160
-# Zero-width characters, soft hyphens and control characters other than tab and newline.
+# Zero-width characters, soft hyphens, direction overrides and isolates (they can show text
+# reversed: "gpj.exe" as "exe.jpg"), and control characters other than tab and newline.
 _INVISIBLE = dict.fromkeys(
-    [*map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), *range(0, 9), 11, *range(14, 32), 127]
+    [
+        *map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        *range(0, 9),
+        11,
+        *range(14, 32),
+        127,
+    ]
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 

@@ -30,3 +30,9 @@ def test_sentences_that_mention_subscriptions_stay() -> None:
 def test_spaces_line_ends_and_invisible_characters_are_normalised() -> None:
     raw = "Title\r\n\r\n\r\n\r\nOne\u00a0two\u200b three  \t\nfour\n\n\n"
     assert clean_text(raw) == "Title\n\nOne two three\nfour"
+
+
+def test_direction_overrides_are_dropped() -> None:
+    """Outside probe: U+202E in a document showed "gpj.exe" as "exe.jpg" in every view."""
+    raw = "Open \u202egpj.exe\u202c or \u2066x\u2069 \u202bright\u202c"
+    assert clean_text(raw) == "Open gpj.exe or x right"
