@@ -22,6 +22,24 @@ CHROMIUM_FLAGS = [
 ]
 
 
+AXE = Path(sys.executable).parent.parent / "npm" / "axe-core-4.14.1" / "axe.min.js"
+
+
+def axe_violations(page: Any, impacts: Sequence[str] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of these impacts on the page as it is now, one line each.
+
+    The script goes in through the DevTools protocol, which the page's CSP does not govern.
+    """
+    assert AXE.is_file(), f"{AXE} is missing: scripts/test fetches axe-core from npm"
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'])}"
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
+
+
 def rag(*args: str) -> subprocess.CompletedProcess[str]:
     """The ``rag`` command as a user runs it, in this test's environment."""
     return subprocess.run(
