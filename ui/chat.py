@@ -1,96 +1,188 @@
-"""The chat page (Gradio 6): streamed answers, clickable citations, ratings, uploads."""
+"""The chat page (Gradio 6).
+
+The question shows at once with an "Answering…" line, then the answer streams in under it
+with clickable citations. Stop, regenerate and edit work as in other chat apps, and the
+conversation is kept in the browser (``gr.BrowserState``) until "New chat".
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.answer import AnswerChunk
-from rag.errors import FeedbackError, QuestionError
+from rag.errors import QuestionError
 from rag.retrieval.sources import passage_in_context
 from ui.access import Access, presented_key
 from ui.app import App
-from ui.render import answer_html, plain
+from ui.render import answer_html, notice_html, plain
 
 STATIC = Path(__file__).parent / "static"
+# Offered on the empty chat when the bundled article is among the documents.
 EXAMPLES = [
     "How long is the Uzbek-Afghan border?",
     "How long is Tajikistan's border with Afghanistan?",
     "How many people from Russia and the CIS joined ISIS?",
     "What are Russia's red lines in Central Asia?",
 ]
+BUNDLED = "sternik-interview-2016.txt"
 CONCURRENCY = 8
-# The chat's messages, the conversation turns, the question box, and answer ids by message.
-Reply = tuple[list[dict[str, Any]], list[list[str]], str, dict[int, str]]
+PENDING = '<div class="rag-pending" role="status">Answering…</div>'
+SIDE_EMPTY = (
+    '<div class="rag-side-empty">Click a citation such as <b>[1]</b> to read its source here, '
+    "the supporting sentence highlighted.</div>"
+)
+# Per assistant message (its index, as a string: the state goes through JSON): the question,
+# the answer's text and its id. Earlier entries are the history a follow-up is read against.
+Meta = dict[str, dict[str, str]]
+
+
+def _text(message: dict[str, Any]) -> str:
+    """A chat message's text, whichever shape Gradio handed it over in."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else [content]
+    return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+
+
+def _unplain(html: str) -> str:
+    """The question a user message shows (``plain`` undone exactly)."""
+    return unescape(html.replace("<br>", "\n"))
+
+
+def _history(meta: Meta, before: int) -> list[tuple[str, str]]:
+    return [
+        (m["q"], m["a"])
+        for k, m in sorted(meta.items(), key=lambda i: int(i[0]))
+        if int(k) < before
+    ]
+
+
+def _cut(meta: Meta, before: int) -> Meta:
+    return {k: m for k, m in meta.items() if int(k) < before}
+
+
+def _empty_state(rag_app: App) -> str:
+    """What the empty chat shows: the documents it knows, and example questions to click."""
+    documents = rag_app.documents()
+    titles = sorted(
+        {
+            str(r[0][2].get("title") or r[0][2].get("filename") or s)
+            for s, r in documents.items()
+            if r
+        }
+    )
+    known = "".join(f"<li>{escape(t)}</li>" for t in titles[:12])
+    more = f"<li>and {len(titles) - 12} more (see Documents)</li>" if len(titles) > 12 else ""
+    body = (
+        f"<p>I answer from {len(titles)} document{'s' if len(titles) != 1 else ''}:</p>"
+        f"<ul>{known}{more}</ul><p>Every answer cites its sources. Try:</p>"
+        if titles
+        else "<p>No documents yet: add one under Documents.</p>"
+    )
+    examples = EXAMPLES if any(Path(s).name == BUNDLED for s in documents) else []
+    buttons = "".join(
+        f'<button type="button" class="rag-example">{escape(q)}</button>' for q in examples
+    )
+    return (
+        f'<div class="rag-empty"><h2>What I know</h2>{body}'
+        f'<div class="rag-examples">{buttons}</div></div>'
+    )
 
 
 def build_chat(rag_app: App, access: Access) -> gr.Blocks:
     """The chat page; answering runs up to ``CONCURRENCY`` questions at once."""
 
-    def respond(
-        message: str,
-        messages: list[dict[str, Any]],
-        turns: list[list[str]],
-        answer_ids: dict[int, str],
-    ) -> Iterator[Reply]:
-        messages = [*messages, {"role": "user", "content": plain(message)}]
+    def start(question: str, messages: list[dict[str, Any]]) -> Any:
+        """Show the question and the waiting line at once; a blank question does nothing."""
+        if not question.strip():
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        shown = [*messages, {"role": "user", "content": plain(question)}, _pending()]
+        return shown, "", question, gr.update(visible=False), gr.update(visible=True)
+
+    def answer(
+        question: str, messages: list[dict[str, Any]], meta: Meta
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        if not messages or _text(messages[-1]) != PENDING:
+            yield gr.skip(), gr.skip(), gr.skip()  # nothing was asked (a blank submit)
+            return
+        base = messages[:-1]
+        index = len(base)
         try:
-            chunks = rag_app.stream(message, [(t[0], t[1]) for t in turns])
+            chunks = rag_app.stream(question, _history(meta, index))
         except QuestionError as exc:
-            warning = {"role": "assistant", "content": plain(f"⚠ {exc}")}
-            yield [*messages, warning], turns, "", answer_ids
+            yield _kept([*base, _notice(str(exc))], meta)
             return
         try:
-            yield from _replies(message, messages, turns, answer_ids, chunks)
+            yield from _replies(question, base, meta, chunks)
         except Exception as exc:
             outage = rag_app.outage(exc)
             if outage is None:
                 raise
-            warning = {"role": "assistant", "content": plain(f"⚠ {outage[0].upper()}{outage[1:]}.")}
-            yield [*messages, warning], turns, "", answer_ids
+            yield _kept([*base, _notice(f"{outage[0].upper()}{outage[1:]}.")], meta)
 
     def _replies(
-        message: str,
-        messages: list[dict[str, Any]],
-        turns: list[list[str]],
-        answer_ids: dict[int, str],
-        chunks: Iterator[AnswerChunk],
-    ) -> Iterator[Reply]:
+        question: str, base: list[dict[str, Any]], meta: Meta, chunks: Iterator[AnswerChunk]
+    ) -> Iterator[tuple[Any, Any, Any]]:
         text = ""
         for chunk in chunks:
             text = chunk.delta if chunk.restart else text + chunk.delta
             if chunk.answer is None:
-                streamed = {"role": "assistant", "content": plain(text)}
-                yield [*messages, streamed], turns, "", answer_ids
+                shown = [*base, {"role": "assistant", "content": plain(text) or PENDING}]
+                yield shown, meta, gr.skip()
                 continue
-            answer = chunk.answer
+            done = chunk.answer
             contexts = {
                 c.chunk_id: ctx
-                for c in (*answer.citations, *answer.related)
+                for c in (*done.citations, *done.related)
                 if (ctx := passage_in_context(rag_app.store, c.chunk_id)) is not None
             }
-            html = answer_html(answer, contexts, ratable=rag_app.feedback is not None)
-            yield (
-                [*messages, {"role": "assistant", "content": html}],
-                [*turns, [message, answer.answer]],
-                "",
-                {**answer_ids, len(messages): answer.answer_id},
+            html = answer_html(done, contexts, ratable=rag_app.feedback is not None)
+            entry = {"q": question, "a": done.answer, "id": done.answer_id}
+            yield _kept(
+                [*base, {"role": "assistant", "content": html}], {**meta, str(len(base)): entry}
             )
 
-    def rate(answer_ids: dict[int, str], liked: gr.LikeData) -> None:
-        index = liked.index[0] if isinstance(liked.index, tuple) else liked.index
-        answer_id = (answer_ids or {}).get(index)
-        if answer_id is None:  # a warning, not an answer: nothing to rate
-            return
-        # Gradio sends True (thumb up), False (down) or "" when a thumb is clicked off again.
-        rating = "helpful" if liked.liked is True else "not_helpful" if liked.liked is False else ""
-        try:
-            rag_app.rate(answer_id, rating or "cleared")
-        except FeedbackError as exc:
-            gr.Warning(str(exc))
+    def stopped(messages: list[dict[str, Any]], meta: Meta) -> Any:
+        """Stop: the unfinished reply goes (its citations were never checked); a notice stays."""
+        if messages and messages[-1].get("role") == "assistant":
+            messages = messages[:-1]
+        shown = [*messages, _notice("Stopped. Regenerate (↻) to ask again.")]
+        return *_kept(shown, meta), gr.update(visible=True), gr.update(visible=False)
+
+    def retried(messages: list[dict[str, Any]], meta: Meta) -> Any:
+        """Regenerate: answer the last question again, in place of its reply."""
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+        if last is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        question = _unplain(_text(messages[last]))
+        shown = [*messages[: last + 1], _pending()]
+        return shown, _cut(meta, last), question, gr.update(visible=False), gr.update(visible=True)
+
+    def edited(messages: list[dict[str, Any]], meta: Meta, edit: gr.EditData) -> Any:
+        """An edited question replaces it and everything after it, then is answered."""
+        index = edit.index[0] if isinstance(edit.index, (list, tuple)) else edit.index
+        question = _unplain(str(edit.value))
+        if not question.strip():
+            return messages, meta, "", gr.update(visible=True), gr.update(visible=False)
+        shown = [*messages[:index], {"role": "user", "content": plain(question)}, _pending()]
+        return shown, _cut(meta, index), question, gr.update(visible=False), gr.update(visible=True)
+
+    def restore(saved: dict[str, Any] | None) -> Any:
+        """The page opens on the conversation the browser kept, and the documents as they are."""
+        saved = saved if isinstance(saved, dict) else {}
+        messages = saved.get("messages") if isinstance(saved.get("messages"), list) else []
+        meta = saved.get("meta") if isinstance(saved.get("meta"), dict) else {}
+        # A reply the page was waiting for when it closed will never come.
+        if messages and isinstance(messages[-1], dict) and _text(messages[-1]) == PENDING:
+            messages = messages[:-1]
+        return gr.update(value=messages, placeholder=_empty_state(rag_app)), meta
 
     def upload(
         path: str | None,
@@ -115,71 +207,137 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
             f"{result.unchanged} already stored. Ask about it now."
         )
 
+    secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
     with gr.Blocks(title="Ask the documents") as demo:
+        # gr.Markdown, not gr.HTML: Gradio 6's HTML component compiles templates with
+        # Function(), which the page's CSP (no 'unsafe-eval') refuses.
         gr.Markdown(
-            "## Ask the documents\nEvery answer cites its sources: click a **[n]** to see the "
-            "passage in its document, the supporting sentence highlighted."
+            "# Ask the documents\nEvery answer cites its sources: click a **[n]** to read the "
+            "passage, the supporting sentence highlighted.",
+            elem_id="rag-head",
         )
-        turns = gr.State([])
-        answer_ids = gr.State({})  # chat message index -> answer_id, for ratings
-        chatbot = gr.Chatbot(
-            elem_id="rag-chat",
-            height=520,
-            layout="panel",
-            buttons=["copy"],
-            # Messages are HTML built by ``answer_html`` with every document string escaped;
-            # Markdown or LaTeX over them would turn a document's ![](url) into a fetched image
-            # and its [text](url) into a live link.
-            render_markdown=False,
-            latex_delimiters=[],
-            feedback_options=("Like", "Dislike") if rag_app.feedback else None,
-        )
-        with gr.Row():
-            box = gr.Textbox(
-                placeholder="Ask a question about the documents…",
-                show_label=False,
-                scale=8,
-                elem_id="rag-question",
-                max_length=rag_app.settings.max_question_chars,
-            )
-            send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-send")
-            clear = gr.Button("Clear", scale=1, elem_id="rag-clear")
-        gr.Examples(EXAMPLES, inputs=box)
-        outputs = [chatbot, turns, box, answer_ids]
-        for trigger in (box.submit, send.click):
-            trigger(
-                respond,
-                [box, chatbot, turns, answer_ids],
-                outputs,
-                api_visibility="private",
-                concurrency_limit=CONCURRENCY,
-            )
-        clear.click(lambda: ([], [], "", {}), None, outputs, api_visibility="private")
-        chatbot.like(rate, answer_ids, None, api_visibility="private")
-        if access.uploads_possible:
-            with gr.Accordion("Add a document (.txt .md .html .pdf)", open=False):
-                file = gr.File(
-                    file_types=[".txt", ".md", ".html", ".htm", ".pdf"], elem_id="rag-upload"
-                )
-                status = gr.Markdown()
-                gr.Button("Add to the documents", elem_id="rag-add").click(
-                    upload, file, status, api_visibility="private"
-                )
+        # The conversation survives a reload; the page's secret only obfuscates (it is sent to
+        # the browser), so what comes back from storage is treated as the user's own input.
+        saved = gr.BrowserState({"messages": [], "meta": {}}, storage_key="rag-chat", secret=secret)
+        meta = gr.State({})
+        asking = gr.State("")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = gr.Chatbot(
+                        elem_id="rag-chat",
+                        height="min(640px, 70vh)",
+                        layout="panel",
+                        show_label=False,
+                        buttons=[],  # the answers carry their own Copy (plain text)
+                        # Messages are HTML built by ``answer_html`` with every document
+                        # string escaped; Markdown or LaTeX over them would turn a
+                        # document's ![](url) into a fetched image and its [text](url) into
+                        # a live link.
+                        render_markdown=False,
+                        latex_delimiters=[],
+                        feedback_options=None,  # the answers carry their own thumbs
+                        editable="user",
+                    )
+                    with gr.Row(elem_id="rag-input-row"):
+                        box = gr.Textbox(
+                            placeholder="Ask a question about the documents…",
+                            show_label=False,
+                            container=False,
+                            scale=8,
+                            min_width=120,
+                            elem_id="rag-question",
+                            max_length=rag_app.settings.max_question_chars,
+                        )
+                        send = gr.Button(
+                            "Ask", variant="primary", scale=0, min_width=60, elem_id="rag-send"
+                        )
+                        stop = gr.Button(
+                            "Stop",
+                            variant="stop",
+                            scale=0,
+                            min_width=60,
+                            visible=False,
+                            elem_id="rag-stop",
+                        )
+                        new = gr.Button("New chat", scale=0, min_width=100, elem_id="rag-new")
+                with gr.Column(scale=2, min_width=280, elem_id="rag-side-col"):
+                    gr.Markdown(SIDE_EMPTY, elem_id="rag-side")
+            with gr.Tab("Documents", id="documents"):
+                documents_view(rag_app, access, upload)
 
-        def ask(question: str) -> dict[str, Any]:
+        buttons = [send, stop]
+        shown = [chatbot, box, asking, *buttons]
+        answering = []
+        for trigger, fn, inputs in (
+            (box.submit, start, [box, chatbot]),
+            (send.click, start, [box, chatbot]),
+            (chatbot.retry, retried, [chatbot, meta]),
+            (chatbot.edit, edited, [chatbot, meta]),
+        ):
+            outputs = [chatbot, meta, asking, *buttons] if fn in (retried, edited) else shown
+            replied = trigger(fn, inputs, outputs, **PRIVATE).then(
+                answer, [asking, chatbot, meta], [chatbot, meta, saved], **ANSWERING
+            )
+            replied.then(_idle, None, buttons, **PRIVATE)
+            answering.append(replied)
+        stop.click(
+            stopped, [chatbot, meta], [chatbot, meta, saved, *buttons], cancels=answering, **PRIVATE
+        )
+        new.click(lambda: (*_kept([], {}), ""), None, [chatbot, meta, saved, box], **PRIVATE)
+        chatbot.clear(lambda: _kept([], {})[1:], None, [meta, saved], **PRIVATE)
+        demo.load(restore, saved, [chatbot, meta], **PRIVATE)
+
+        def ask_api(question: str) -> dict[str, Any]:
             """Answer a question; returns the answer object (answer, citations, ...)."""
             try:
                 return rag_app.ask(question).to_dict()
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from None
 
-        gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY)  # type: ignore[attr-defined]
+        gr.api(ask_api, api_name="ask", concurrency_limit=CONCURRENCY)  # type: ignore[attr-defined]
     blocks: gr.Blocks = demo
     return blocks
 
 
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}
+ANSWERING: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": CONCURRENCY}
+
+
+def _pending() -> dict[str, str]:
+    return {"role": "assistant", "content": PENDING}
+
+
+def _notice(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": notice_html(text)}
+
+
+def _kept(messages: list[dict[str, Any]], meta: Meta) -> tuple[Any, Any, Any]:
+    """The conversation as shown, and the same for the browser to keep.
+
+    Kept in the same update as the reply, so a reload right after an answer still has it.
+    """
+    return messages, meta, {"messages": messages, "meta": meta}
+
+
+def _idle() -> tuple[Any, Any]:
+    return gr.update(visible=True), gr.update(visible=False)
+
+
+def documents_view(rag_app: App, access: Access, upload: Any) -> None:
+    """What the assistant knows, and adding a document in one step."""
+    if access.uploads_possible:
+        file = gr.File(
+            label="Add a document (.txt .md .html .pdf): it is read and indexed on upload",
+            file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
+            elem_id="rag-upload",
+        )
+        status = gr.Markdown(elem_id="rag-upload-status")
+        file.upload(upload, file, status, **PRIVATE)
+
+
 def page_assets() -> dict[str, str]:
-    """CSS and the click handler, for ``mount_gradio_app``."""
+    """CSS and the page's script, for ``mount_gradio_app``."""
     return {
         "css": (STATIC / "chat.css").read_text(),
         "head": f"<script>{(STATIC / 'chat.js').read_text()}</script>",

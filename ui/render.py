@@ -41,6 +41,14 @@ def _rating_buttons(answer_id: str, n: int) -> str:
     )
 
 
+def _snippet(citation: Citation, limit: int = 90) -> str:
+    """The supporting sentence, shortened: what tells one source of a document from another."""
+    quote = " ".join((citation.support.text if citation.support else citation.text).split())
+    if len(quote) > limit:
+        quote = quote[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return f"“{quote}”"
+
+
 def _source(
     citation: Citation,
     context: dict[str, Any] | None,
@@ -62,10 +70,28 @@ def _source(
     number = f'<span class="rag-n">[{citation.n}]</span> ' if kind == "rag-source" else ""
     return (
         f'<details id="rag-src-{uid}-{citation.n}" class="{kind}">'
-        f"<summary>{number}{' · '.join(facts)}</summary>"
-        f'<div class="rag-context">{lead}{before}<span class="rag-passage">'
-        f"{_highlighted(citation)}</span>{after}{tail}</div>"
+        f'<summary>{number}<span class="rag-title">{" · ".join(facts)}</span> '
+        f'<span class="rag-snippet">{escape(_snippet(citation))}</span></summary>'
+        # Focusable: the context scrolls, and keyboard users must be able to scroll it too.
+        f'<div class="rag-context" tabindex="0" aria-label="Source text">{lead}{before}'
+        f'<span class="rag-passage">{_highlighted(citation)}</span>{after}{tail}</div>'
         f'<div class="rag-where">{where}</div>{rating}</details>'
+    )
+
+
+def _actions(answer_id: str, ratable: bool) -> str:
+    """Copy (as plain text), and the answer's thumbs when ratings are on; ``chat.js`` acts."""
+    votes = (
+        '<button type="button" class="rag-vote rag-vote-up" aria-pressed="false">'
+        "Helpful</button>"
+        '<button type="button" class="rag-vote rag-vote-down" aria-pressed="false">'
+        "Not helpful</button>"
+        if ratable
+        else ""
+    )
+    return (
+        f'<div class="rag-actions" id="rag-act-{escape(answer_id)}">'
+        f'<button type="button" class="rag-copy">Copy</button>{votes}</div>'
     )
 
 
@@ -74,7 +100,8 @@ def answer_html(
 ) -> str:
     """The answer with ``[n]`` links to its sources, which are listed under it, collapsed.
 
-    ``ratable`` adds to each source the buttons that say whether it supports the claim.
+    ``ratable`` adds the answer's thumbs and, to each source, the buttons that say whether it
+    supports the claim.
     """
     uid = answer.answer_id
     text = escape(answer.answer)
@@ -109,7 +136,13 @@ def answer_html(
             f'<div class="rag-sources rag-related"><div class="rag-related-head">'
             f"Closest passages</div>{related}</div>"
         )
+    parts.append(_actions(uid, ratable))
     return "\n".join(parts)
+
+
+def notice_html(text: str) -> str:
+    """A warning in the conversation (refused question, outage, stop): no actions on it."""
+    return f'<div class="rag-warning" role="alert">⚠ {escape(text)}</div>'
 
 
 def plain(text: str) -> str:
