@@ -180,6 +180,9 @@ def test_the_widget_works_from_the_keyboard(app_server: str, page_factory) -> No
     page.keyboard.press("Space")  # the bubble opens with Space as well
     assert panel.is_visible()
     assert page.evaluate(FOCUSED) == "input."
+    widget.locator("button.bubble").focus()
+    page.keyboard.press("Escape")  # Escape on the bubble closes the open panel too
+    assert panel.is_hidden()
 
 
 def test_the_options_on_the_script_tag_take_effect(  # type: ignore[no-untyped-def]

@@ -285,8 +285,9 @@
     else open(true);
   });
   root.querySelector(".close").addEventListener("click", function () { close(true); });
-  panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" || event.key === "Esc") {
+  // Escape from anywhere in the widget (the panel or the bubble) closes the open panel.
+  wrap.addEventListener("keydown", function (event) {
+    if ((event.key === "Escape" || event.key === "Esc") && isOpen()) {
       event.preventDefault();
       event.stopPropagation();
       close(true);
