@@ -45,12 +45,14 @@ def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_f
     assert "137 km" in answer.inner_text()
     source = page.locator("details.rag-source").last
     assert not source.evaluate("d => d.open")
-    answer.locator("a.rag-cite").first.click()
-    page.locator("details.rag-source[open]").first.wait_for(timeout=10_000)
-    support = source.locator("mark.rag-support")
-    assert "Uzbek-Afghan border of 137 km" in support.inner_text()
     assert "2016-01-06" in source.locator("summary").inner_text()
-    assert source.locator(".rag-context").inner_text().startswith("…")  # shown inside its document
+    answer.locator("a.rag-cite").first.click()
+    side = page.locator("#rag-side .rag-side-source")  # a wide page opens it beside the chat
+    side.wait_for(timeout=10_000)
+    support = side.locator("mark.rag-support")
+    assert "Uzbek-Afghan border of 137 km" in support.inner_text()
+    assert "2016-01-06" in side.locator(".rag-side-title").inner_text()
+    assert side.locator(".rag-context").inner_text().startswith("…")  # shown inside its document
     page.screenshot(path=str(ARTIFACTS / "chat.png"))
 
 
@@ -132,8 +134,8 @@ def test_hostile_document_text_is_shown_not_run(app_server: str, page_factory) -
     answer = page.locator(".rag-answer").last
     assert "512 meters" in answer.inner_text()
     page.locator("a.rag-cite").last.click()
-    page.wait_for_timeout(500)
-    shown = page.locator("details.rag-source").last.inner_text()
+    page.locator("#rag-side .rag-side-source").wait_for(timeout=10_000)
+    shown = page.locator("#rag-side .rag-side-source").inner_text()
     assert "<script>window.__xss = 1</script>" in shown and 'onerror="window.__xss = 2"' in shown
     assert page.evaluate("window.__xss") is None
 
@@ -155,10 +157,8 @@ def test_a_document_added_from_the_page_can_be_asked_about(
     )
     page = page_factory()
     page.goto(app_server + "/")
-    page.get_by_text("Add a document").click()
-    page.locator("#rag-upload input[type=file]").set_input_files(str(document))
-    page.wait_for_timeout(1000)
-    page.locator("#rag-add").click()
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#rag-upload input[type=file]").set_input_files(str(document))  # one step
     page.get_by_text("Added lighthouse.md: 1 new passage(s)").wait_for(timeout=60_000)
     ask_in_chat(page, app_server, "How many storms did the Vardo lighthouse keeper log?")
     answer = page.locator(".rag-answer").last
@@ -199,14 +199,14 @@ def test_chat_answers_and_citations_can_be_rated(  # type: ignore[no-untyped-def
     ask_in_chat(page, app_server, question)
     message = page.locator(".rag-answer").last
     assert message.locator("a.rag-cite").count() >= 1
-    page.locator("button[aria-label='Dislike']").last.click()
+    page.locator(".rag-actions button.rag-vote-down").last.click()
+    page.locator(".rag-actions .rag-rate-status", has_text="Thanks").wait_for(timeout=10_000)
     source = page.locator("details.rag-source").last
     source.locator("summary").click()
     flag = source.locator("button.rag-rate-unsupported")
     flag.click()
     source.locator(".rag-rate-status", has_text="Thanks, noted.").wait_for(timeout=10_000)
     assert flag.get_attribute("aria-pressed") == "true"
-    page.wait_for_timeout(500)  # the thumb's event goes through Gradio's queue
     rated = rated_in(app_folder, question)
     assert rated is not None
     last = int((source.locator(".rag-rate").get_attribute("id") or "").rsplit("-", 1)[1])
