@@ -52,6 +52,7 @@ SENTENCES = ".sentences"  # suffix of the collection holding each passage's sent
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
+_NO_KEYS: dict[str, Any] = dict.fromkeys(PassageMeta.__annotations__)
 
 
 def _lock(settings: Settings, write: bool) -> IO[str]:
@@ -192,11 +193,15 @@ class Store:
         return [list(ids) for ids in found["ids"]]
 
     def upsert(self, records: Sequence[Record], vectors: Vectors | Sequence[Any]) -> None:
-        """Write passages with their vectors (whole records: stale metadata keys go)."""
+        """Write passages with their vectors (whole records: stale metadata keys go).
+
+        Chroma's upsert merges an existing passage's metadata with the new keys; a key given
+        as None is deleted, so every known key a record lacks is sent as None.
+        """
         self._collection.upsert(
             ids=[r[0] for r in records],
             documents=[r[1] for r in records],
-            metadatas=[cast(dict[str, Any], r[2]) for r in records],
+            metadatas=[{**_NO_KEYS, **cast(dict[str, Any], r[2])} for r in records],
             embeddings=list(vectors),
         )
 

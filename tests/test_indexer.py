@@ -154,3 +154,12 @@ def test_chunk_size_setting_is_used(tmp_path: Path, size: int) -> None:
         lengths = [len(t) for t, _ in snapshot(store).values()]
     assert max(lengths) <= 2 * size
     assert (len(lengths) > 40) if size == 200 else (len(lengths) < 25)
+
+
+def test_rewriting_a_passage_drops_metadata_keys_it_no_longer_has(settings: Settings) -> None:
+    with Store.open(settings, write=True) as store:
+        meta = {"source": "/x/a.txt", "path": "a.txt", "context": "Q?", "page": 2}
+        vector = store.embedder.embed(["Some text."])
+        store.upsert([("a-1", "Some text.", meta)], vector)  # type: ignore[list-item]
+        store.upsert([("a-1", "Some text.", {"source": "/x/a.txt", "path": "a.txt"})], vector)
+        assert store.get(["a-1"])["a-1"][1] == {"source": "/x/a.txt", "path": "a.txt"}
