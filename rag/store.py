@@ -44,6 +44,7 @@ class PassageMeta(TypedDict, total=False):
     page_end: int
     context: str  # the interviewer's question or heading the passage answers
     script: str  # the writing system most of its letters are in ("latin", "cyrillic"...)
+    added_at: str  # when this passage's version of the document was stored (ISO 8601, UTC)
 
 
 Record = tuple[str, str, PassageMeta]  # id, text, metadata
@@ -233,6 +234,15 @@ class Store:
             (str(m["passage"]), int(m["start"]), int(m["end"])): vector  # type: ignore[arg-type]
             for m, vector in zip(metadatas, vectors, strict=True)
         }
+
+    def passage_ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """The ids of the passages matching ``where`` (no text or metadata is fetched)."""
+        ids: list[str] = []
+        while True:
+            page = self._collection.get(where=where, limit=PAGE, offset=len(ids), include=[])
+            ids.extend(page["ids"])
+            if len(page["ids"]) < PAGE:
+                return ids
 
     def records(self, where: dict[str, Any] | None = None) -> Iterator[Record]:
         """Every (id, text, metadata), a page at a time."""
