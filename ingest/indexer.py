@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -101,6 +102,24 @@ def _metadata(chunk: Chunk, index: int, document: LoadedDocument, shown: str) ->
     return cast(PassageMeta, {k: v for k, v in values.items() if v is not None})
 
 
+def now_utc() -> str:
+    """The current time as ISO 8601 in UTC, to the second (``2026-01-31T09:15:00Z``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _versioned(stored: PassageMeta | None, meta: PassageMeta, stamp: str) -> PassageMeta:
+    """A passage's metadata with its ``added_at``: kept when nothing else changed, else now.
+
+    So re-ingesting an unchanged file rewrites nothing, and a store from before ``added_at``
+    existed keeps its passages as they are until their document changes.
+    """
+    if stored is not None:
+        rest = {k: v for k, v in stored.items() if k != "added_at"}
+        if rest == meta:
+            return stored
+    return cast(PassageMeta, {**meta, "added_at": stamp})
+
+
 @dataclass
 class _Plan:
     """One file's changes: passages to add, to move, to delete."""
@@ -168,13 +187,22 @@ class Indexer:
         stored = {
             id_: meta for id_, _, meta in self.store.records(where={"source": document.source})
         }
-        records = [(id_, c.text, m) for id_, c, m in zip(ids, chunks, metadatas, strict=True)]
+        stamp = now_utc()
+        records = [
+            (id_, c.text, _versioned(stored.get(id_), m, stamp))
+            for id_, c, m in zip(ids, chunks, metadatas, strict=True)
+        ]
         plan = _Plan(
             result,
             new=[r for r in records if r[0] not in stored],
             moved=[r for r in records if r[0] in stored and stored[r[0]] != r[2]],
             stale=sorted(set(stored) - set(ids)),
         )
+        if plan.stale and not plan.new and not plan.moved:
+            # Only passages gone from the end: the last one left carries the new version's
+            # time, since a document's added_at is its newest passage's.
+            id_, text, meta = records[-1]
+            plan.moved.append((id_, text, cast(PassageMeta, {**meta, "added_at": stamp})))
         result.added, result.updated, result.removed = (
             len(plan.new),
             len(plan.moved),
@@ -212,6 +240,27 @@ class Indexer:
         stale = [id_ for p in plans for id_ in p.stale]
         for lo in range(0, len(stale), batch):
             store.delete(stale[lo : lo + batch])
+
+    def ingest_file(self, path: Path, shown: str) -> FileResult:
+        """Ingest one file under the name it was shown with before (see ``discover``)."""
+        plan = self._plan(path, shown)
+        self._write([plan])
+        if plan.result.changed:
+            self.store.bump_revision()
+        return plan.result
+
+    def remove(self, source: str) -> FileResult:
+        """Remove one document (its passages and their sentences) by its ``source``.
+
+        The keyword index learns of it from the store's new revision; the file is left alone.
+        """
+        ids = self.store.passage_ids(where={"source": source})
+        batch = min(EMBED_BATCH, self.store.batch_size)
+        for lo in range(0, len(ids), batch):
+            self.store.delete(ids[lo : lo + batch])
+        if ids:
+            self.store.bump_revision()
+        return FileResult(source, removed=len(ids))
 
     def prune(self) -> list[FileResult]:
         """Remove the passages of documents whose files no longer exist."""

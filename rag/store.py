@@ -44,6 +44,7 @@ class PassageMeta(TypedDict, total=False):
     page_end: int
     context: str  # the interviewer's question or heading the passage answers
     script: str  # the writing system most of its letters are in ("latin", "cyrillic"...)
+    added_at: str  # when this passage's version of the document was stored (ISO 8601, UTC)
 
 
 Record = tuple[str, str, PassageMeta]  # id, text, metadata
@@ -52,6 +53,7 @@ SENTENCES = ".sentences"  # suffix of the collection holding each passage's sent
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
+_NO_KEYS: dict[str, Any] = dict.fromkeys(PassageMeta.__annotations__)
 
 
 def _lock(settings: Settings, write: bool) -> IO[str]:
@@ -192,11 +194,15 @@ class Store:
         return [list(ids) for ids in found["ids"]]
 
     def upsert(self, records: Sequence[Record], vectors: Vectors | Sequence[Any]) -> None:
-        """Write passages with their vectors (whole records: stale metadata keys go)."""
+        """Write passages with their vectors (whole records: stale metadata keys go).
+
+        Chroma's upsert merges an existing passage's metadata with the new keys; a key given
+        as None is deleted, so every known key a record lacks is sent as None.
+        """
         self._collection.upsert(
             ids=[r[0] for r in records],
             documents=[r[1] for r in records],
-            metadatas=[cast(dict[str, Any], r[2]) for r in records],
+            metadatas=[{**_NO_KEYS, **cast(dict[str, Any], r[2])} for r in records],
             embeddings=list(vectors),
         )
 
@@ -228,6 +234,15 @@ class Store:
             (str(m["passage"]), int(m["start"]), int(m["end"])): vector  # type: ignore[arg-type]
             for m, vector in zip(metadatas, vectors, strict=True)
         }
+
+    def passage_ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """The ids of the passages matching ``where`` (no text or metadata is fetched)."""
+        ids: list[str] = []
+        while True:
+            page = self._collection.get(where=where, limit=PAGE, offset=len(ids), include=[])
+            ids.extend(page["ids"])
+            if len(page["ids"]) < PAGE:
+                return ids
 
     def records(self, where: dict[str, Any] | None = None) -> Iterator[Record]:
         """Every (id, text, metadata), a page at a time."""

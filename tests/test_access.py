@@ -97,6 +97,41 @@ def test_uploads_need_the_admin_token(private_server: tuple[str, Path]) -> None:
     assert admin.status_code == 200 and admin.json()["added"] == 1
 
 
+def test_the_documents_list_needs_the_key_and_changes_need_the_admin_token(
+    private_server: tuple[str, Path],
+) -> None:
+    url, _ = private_server
+    missing = httpx.get(f"{url}/api/documents")
+    assert missing.status_code == 401 and "RAG_API_KEY" in missing.json()["error"]
+    user, admin = {"X-API-Key": API_KEY}, {"Authorization": f"Bearer {ADMIN}"}
+    files = {"file": ("vault.txt", b"Vault notes\n\nThe Brno vault holds 12 bells.")}
+    assert httpx.post(f"{url}/api/upload", files=files, headers=admin, timeout=60).is_success
+    before = httpx.get(f"{url}/api/documents", headers=user).json()
+    vault = next(d for d in before if d["filename"] == "vault.txt")
+    attempts = [
+        ("DELETE", f"/api/documents/{vault['id']}", {}),
+        ("DELETE", f"/api/documents/{vault['id']}", user),
+        ("POST", f"/api/documents/{vault['id']}/reingest", {}),
+        ("POST", f"/api/documents/{vault['id']}/reingest", user),
+        ("DELETE", f"/api/documents/{vault['id']}", {"X-API-Key": "wrong-admin-token"}),
+    ]
+    for method, path, headers in attempts:
+        refused = httpx.request(method, url + path, headers=headers, timeout=30)
+        assert refused.status_code in (401, 403), (method, path, refused.text)
+        assert set(refused.json()) == {"error"}
+        if headers.get("X-API-Key") == API_KEY:
+            assert refused.json()["error"] == (
+                "deleting or re-reading documents needs the admin token"
+            )
+    assert httpx.get(f"{url}/api/documents", headers=user).json() == before
+    reread = httpx.post(f"{url}/api/documents/{vault['id']}/reingest", headers=admin, timeout=60)
+    assert reread.status_code == 200 and reread.json()["unchanged"] == 1
+    deleted = httpx.delete(f"{url}/api/documents/{vault['id']}", headers=admin, timeout=30)
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == vault["id"]
+    after = httpx.get(f"{url}/api/documents", headers=user).json()
+    assert after == [d for d in before if d["id"] != vault["id"]]
+
+
 def test_the_chat_page_signs_in_with_the_key(private_server: tuple[str, Path]) -> None:
     url, _ = private_server
     with httpx.Client(base_url=url) as browser:
@@ -155,6 +190,26 @@ def test_public_mode_turns_uploads_off_without_an_admin_token(tmp_path: Path) ->
     with running_app(tmp_path / "data", tmp_path / "server.log", RAG_PUBLIC="true") as url:
         refused = httpx.post(f"{url}/api/upload", files=files)
         assert refused.status_code == 403 and "RAG_ADMIN_TOKEN" in refused.json()["error"]
+        (article,) = httpx.get(f"{url}/api/documents").json()
+        doc = article["id"]
+        # Ways around the rule an outside probe tried: all refused or no route, none removes.
+        for method, path, headers in (
+            ("DELETE", f"/api/documents/{doc}", {}),
+            ("POST", f"/api/documents/{doc}/reingest", {}),
+            ("DELETE", f"/api/documents/{doc}/", {}),
+            ("DELETE", f"/api/%64ocuments/{doc}", {}),
+            ("DELETE", f"/api/documents/..%2F{doc}", {}),
+            ("DELETE", f"/api/documents%2F{doc}", {}),
+            ("PUT", f"/api/documents/{doc}", {}),
+            ("POST", f"/api/documents/{doc}", {"X-HTTP-Method-Override": "DELETE"}),
+            ("GET", f"/api/documents/{doc}?_method=DELETE", {}),
+            ("DELETE", f"/gradio_api/documents/{doc}", {}),
+        ):
+            change = httpx.request(method, url + path, headers=headers)
+            assert change.status_code in (403, 404), (method, path, change.text)
+            if change.status_code == 403:
+                assert "RAG_ADMIN_TOKEN" in change.json()["error"]
+        assert httpx.get(f"{url}/api/documents").json() == [article]
         assert httpx.post(f"{url}/api/ask", json=QUESTION, timeout=30).status_code == 200
 
 
@@ -164,6 +219,13 @@ def test_a_request_through_a_proxy_cannot_upload_without_the_admin_token(app_ser
         f"{app_server}/api/upload", files=files, headers={"X-Forwarded-For": "203.0.113.9"}
     )
     assert proxied.status_code == 403 and "RAG_ADMIN_TOKEN" in proxied.json()["error"]
+    before = httpx.get(f"{app_server}/api/documents").json()
+    for header in ("X-Forwarded-For", "X-Real-IP", "Via"):
+        deleted = httpx.delete(
+            f"{app_server}/api/documents/{before[0]['id']}", headers={header: "203.0.113.9"}
+        )
+        assert deleted.status_code == 403 and "RAG_ADMIN_TOKEN" in deleted.json()["error"]
+    assert httpx.get(f"{app_server}/api/documents").json() == before
 
 
 def test_secrets_appear_nowhere(private_server: tuple[str, Path], tmp_path: Path) -> None:

@@ -214,6 +214,9 @@ def test_rate_limit_and_upload_switch(tmp_path: Path) -> None:
         )
         upload = httpx.post(f"{url}/api/upload", files={"file": ("a.txt", b"text")})
         assert upload.status_code == 403 and "RAG_ALLOW_UPLOAD" in upload.json()["error"]
+        (article,) = httpx.get(f"{url}/api/documents").json()
+        deleted = httpx.delete(f"{url}/api/documents/{article['id']}")
+        assert deleted.status_code == 403 and "RAG_ALLOW_UPLOAD" in deleted.json()["error"]
 
 
 def test_gradio_client_calls_the_named_endpoint(app_server: str) -> None:

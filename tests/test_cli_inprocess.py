@@ -56,3 +56,27 @@ def test_ask_as_json_is_the_answer_object(run) -> None:  # type: ignore[no-untyp
 def test_a_bad_setting_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     code, out = run("--collection", "x", "list")
     assert code == 2 and "RAG_COLLECTION" in out
+
+
+def test_delete_removes_a_document_by_path_or_id(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("Alpha notes\n\nThe Alpha mill grinds rye.")
+    (notes / "b.txt").write_text("Beta notes\n\nThe Beta mill grinds oats.")
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, ["--data-dir", str(tmp_path / "data"), *args])
+        return result.exit_code, result.output
+
+    assert run("ingest", str(notes))[0] == 0
+    code, out = run("delete", str(notes / "a.txt"))
+    assert code == 0 and out == "Deleted notes/a.txt: 1 passages removed.\n"
+    from ingest.ids import source_key
+
+    code, out = run("delete", source_key(str((notes / "b.txt").resolve())))
+    assert code == 0 and "notes/b.txt" in out
+    code, out = run("delete", "notes/b.txt")
+    assert code == 1 and "no stored document 'notes/b.txt'" in out
+    assert (notes / "a.txt").exists()  # files outside the uploads folder stay
+    assert "0 passages in 0 document(s)." in run("list")[1]

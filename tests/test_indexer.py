@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,81 @@ def test_chunk_size_setting_is_used(tmp_path: Path, size: int) -> None:
         lengths = [len(t) for t, _ in snapshot(store).values()]
     assert max(lengths) <= 2 * size
     assert (len(lengths) > 40) if size == 200 else (len(lengths) < 25)
+
+
+def test_added_at_is_kept_while_a_file_is_unchanged_and_renewed_when_it_changes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_text(paragraphs(30, "apples"))
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([path])
+        first = snapshot(store)
+        stamps = {str(meta["added_at"]) for _, meta in first.values()}
+        assert len(stamps) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", *stamps)
+        # Stamps hold seconds: backdate the stored ones rather than wait for the clock.
+        old = "2000-01-01T00:00:00Z"
+        records = [(i, t, {**m, "added_at": old}) for i, (t, m) in first.items()]
+        store.upsert(records, [store.vectors([i])[i] for i, *_ in records])  # type: ignore[misc]
+        assert Indexer(store).ingest([path]).total("updated") == 0  # unchanged: nothing written
+        assert {m["added_at"] for _, m in snapshot(store).values()} == {old}
+        path.write_text(paragraphs(30, "apples").replace("number 29", "number twenty-nine"))
+        Indexer(store).ingest([path])
+        changed = {i: m["added_at"] for i, (_, m) in snapshot(store).items()}
+        assert max(changed.values()) > old  # type: ignore[operator]
+        assert {changed[i] for i in set(changed) & set(first)} == {old}  # untouched passages
+        # Only the last passage cut off: none is new or moved, yet the version is a new one.
+        records = [(i, t, {**m, "added_at": old}) for i, (t, m) in snapshot(store).items()]
+        store.upsert(records, [store.vectors([i])[i] for i, *_ in records])  # type: ignore[misc]
+        ends = sorted(int(m["end"]) for *_, m in records)  # type: ignore[call-overload]
+        path.write_text(path.read_text()[: ends[-2]])
+        report = Indexer(store).ingest([path])
+        assert report.total("removed") == 1 and report.total("added") == 0
+        assert max(str(m["added_at"]) for _, m in snapshot(store).values()) > old
+
+
+def test_a_store_from_before_added_at_is_left_as_it_is(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_text(paragraphs(5, "plums"))
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([path])
+        records = [
+            (i, t, {k: v for k, v in m.items() if k != "added_at"})
+            for i, (t, m) in snapshot(store).items()
+        ]
+        store.upsert(records, [store.vectors([i])[i] for i, *_ in records])  # type: ignore[misc]
+        before = snapshot(store)
+        report = Indexer(store).ingest([path])
+        assert report.total("updated") == report.total("added") == 0
+        assert snapshot(store) == before and not any("added_at" in m for _, m in before.values())
+
+
+def test_remove_takes_one_document_with_its_sentences_and_nothing_else(
+    settings: Settings, tmp_path: Path
+) -> None:
+    gone, kept = tmp_path / "gone.txt", tmp_path / "kept.txt"
+    gone.write_text(paragraphs(12, "quinces"))
+    kept.write_text(paragraphs(12, "medlars"))
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([gone, kept])
+        before, revision = snapshot(store), store.revision()
+        ids = [i for i, (_, m) in before.items() if m["source"] == str(gone.resolve())]
+        assert ids and store.sentence_vectors(ids)
+        result = Indexer(store).remove(str(gone.resolve()))
+        assert result.removed == len(ids) and result.changed
+        assert snapshot(store) == {i: v for i, v in before.items() if i not in ids}
+        assert store.sentence_vectors(ids) == {}
+        kept_ids = list(snapshot(store))
+        assert len(store.sentence_vectors(kept_ids)) > 0
+        assert store.revision() != revision  # the keyword index is rebuilt without it
+        assert gone.exists()  # the file itself is not the indexer's to delete
+        assert Indexer(store).remove(str(gone.resolve())).removed == 0
+
+
+def test_rewriting_a_passage_drops_metadata_keys_it_no_longer_has(settings: Settings) -> None:
+    with Store.open(settings, write=True) as store:
+        meta = {"source": "/x/a.txt", "path": "a.txt", "context": "Q?", "page": 2}
+        vector = store.embedder.embed(["Some text."])
+        store.upsert([("a-1", "Some text.", meta)], vector)  # type: ignore[list-item]
+        store.upsert([("a-1", "Some text.", {"source": "/x/a.txt", "path": "a.txt"})], vector)
+        assert store.get(["a-1"])["a-1"][1] == {"source": "/x/a.txt", "path": "a.txt"}

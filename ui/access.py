@@ -51,6 +51,12 @@ LIMITED = (
     "/gradio_api/call/",
 )
 UPLOAD_PATHS = ("/api/upload", "/gradio_api/upload")
+# Everything but reading under this prefix deletes or re-reads documents: the upload rule.
+DOCUMENTS_PATH = "/api/documents"
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# Set in a request's ASGI state once the gate has let it change documents; the routes that
+# do so refuse any request without it, so a path the gate did not recognise fails closed.
+CHANGE_ADMITTED = "rag_change_admitted"
 MAX_API_JSON = 256 * 1024  # a question with its history
 SMALL_BODIES = ("/api/", "/v1/", "/mcp", "/login")  # bodies up to MAX_API_JSON
 MAX_PAGE_JSON = 4 * 1024 * 1024  # a Gradio event: the chat sends the conversation so far
@@ -172,16 +178,32 @@ class Access:
         A wrong admin token spends one of the client's sign-in attempts, whichever way the
         upload came (the REST route, Gradio's upload route, the chat's event).
         """
+        return self._admin_refusal(key, headers, client, "uploads", "adding documents")
+
+    def change_refusal(
+        self, key: str | None, headers: Mapping[str, str], client: str
+    ) -> str | None:
+        """Why a request may not delete or re-read a stored document, or None when it may.
+
+        The upload rule exactly: whoever may add documents may remove and refresh them.
+        """
+        return self._admin_refusal(
+            key, headers, client, "document changes", "deleting or re-reading documents"
+        )
+
+    def _admin_refusal(
+        self, key: str | None, headers: Mapping[str, str], client: str, what: str, doing: str
+    ) -> str | None:
         if not self.allow_upload:
-            return "uploads are turned off on this server (RAG_ALLOW_UPLOAD)"
+            return f"{what} are turned off on this server (RAG_ALLOW_UPLOAD)"
         if self.admin_token is not None:
             if self.is_admin(key):
                 return None
             if key:
                 self.logins.check(client)
-            return "adding documents needs the admin token"
+            return f"{doing} needs the admin token"
         if self.public or any(h in headers for h in PROXY_HEADERS):
-            return "uploads are off on a public server until RAG_ADMIN_TOKEN is set"
+            return f"{what} are off on a public server until RAG_ADMIN_TOKEN is set"
         return None
 
     def host_refusal(self, host_header: str | None) -> str | None:
@@ -267,6 +289,8 @@ class Gate:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        if isinstance(scope.get("state"), dict):  # a fresh request: nothing admitted yet
+            scope["state"].pop(CHANGE_ADMITTED, None)
         connection = HTTPConnection(scope)
         refusal = self._refusal(connection)
         if refusal is None and scope["type"] == "http" and scope.get("method") == "POST":
@@ -318,6 +342,12 @@ class Gate:
                 "this server needs an API key: send 'Authorization: Bearer KEY' or "
                 "'X-API-Key: KEY' (RAG_API_KEY)",
             )
+        if path.startswith(DOCUMENTS_PATH) and method not in READ_METHODS:
+            change = access.change_refusal(key, headers, client)
+            if change:
+                return _refuse(path, 403, change)
+            connection.scope.setdefault("state", {})[CHANGE_ADMITTED] = True
+            return _limited(access.questions, connection)
         if method != "POST":
             return None
         if path in UPLOAD_PATHS or _is_multipart(headers):

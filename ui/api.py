@@ -1,4 +1,4 @@
-"""The REST API: ask (JSON or server-sent events), rate, health, sources, upload.
+"""The REST API: ask (JSON or server-sent events), rate, health, sources, upload, documents.
 
 Every refusal is a 4xx with ``{"error": "one line"}``; nothing a client sends produces a 500.
 """
@@ -24,8 +24,8 @@ from rag.conversation import parse_history, validate_question
 from rag.errors import FeedbackError, QuestionError, RagError
 from rag.feedback import check_rating
 from rag.settings import Settings
-from ui.access import refusal_body
-from ui.app import App
+from ui.access import CHANGE_ADMITTED, refusal_body
+from ui.app import App, FileGone
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,40 @@ class Added(BaseModel):
     unchanged: int
 
 
+class StoredDocument(BaseModel):
+    """One stored document."""
+
+    id: str = Field(description="Stable id: the first part of each of its passages' ids.")
+    title: str
+    date: str | None
+    type: str = Field(description="txt, md, html or pdf.")
+    passages: int
+    added_at: str | None = Field(
+        description="When its current version was stored (ISO 8601, UTC); null for "
+        "documents stored before this was recorded."
+    )
+    source: str = Field(description="The document's path as ingested.")
+    filename: str
+
+
+class Deleted(BaseModel):
+    """What a deletion removed."""
+
+    deleted: str = Field(description="The document's id.")
+    passages: int
+
+
+class Reingested(BaseModel):
+    """What reading a document's file again changed."""
+
+    id: str
+    source: str
+    added: int
+    updated: int = Field(description="Passages whose text only moved (no new embedding).")
+    removed: int
+    unchanged: int
+
+
 class Refusal(BaseModel):
     """Every refusal: one line saying what was wrong."""
 
@@ -111,6 +145,9 @@ class Refusal(BaseModel):
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     code: {"model": Refusal} for code in (400, 403, 413, 422, 429, 503)
+}
+CHANGE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Refusal} for code in (401, 403, 404, 409, 422, 429, 503)
 }
 
 
@@ -252,11 +289,75 @@ def build_router(rag_app: App) -> APIRouter:
             "unchanged": result.unchanged,
         }
 
-    @router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+    @router.get(
+        "/documents",
+        summary="The stored documents, by title",
+        response_model=list[StoredDocument],
+    )
+    async def documents() -> Any:
+        listed = await run_in_threadpool(rag_app.document_list)
+        return [d.to_dict() for d in listed]
+
+    @router.delete(
+        "/documents/{doc_id}",
+        summary="Remove a document (admin): its passages, and its file if it was uploaded",
+        response_model=Deleted,
+        responses=CHANGE_REFUSALS,
+    )
+    async def delete_document(request: Request, doc_id: str) -> Any:
+        if not _change_admitted(request):
+            return error(403, "deleting or re-reading documents needs the admin token")
+        removed = await run_in_threadpool(rag_app.remove_document, doc_id)
+        if removed is None:
+            return _no_document(doc_id)
+        return {"deleted": removed.id, "passages": removed.passages}
+
+    @router.post(
+        "/documents/{doc_id}/reingest",
+        summary="Read a document's file again (admin); unchanged passages are kept",
+        response_model=Reingested,
+        responses=CHANGE_REFUSALS,
+    )
+    async def reingest_document(request: Request, doc_id: str) -> Any:
+        if not _change_admitted(request):
+            return error(403, "deleting or re-reading documents needs the admin token")
+        try:
+            found = await run_in_threadpool(rag_app.reingest_document, doc_id)
+        except FileGone as exc:
+            return error(409, str(exc))
+        if found is None:
+            return _no_document(doc_id)
+        info, result = found
+        if result.error:
+            return error(422, f"{info.source}: {result.error}")
+        return {
+            "id": info.id,
+            "source": info.source,
+            "added": result.added,
+            "updated": result.updated,
+            "removed": result.removed,
+            "unchanged": result.unchanged,
+        }
+
+    @router.api_route(
+        "/{rest:path}",
+        methods=["GET", "POST", "DELETE", "PUT", "PATCH"],
+        include_in_schema=False,
+    )
     def unknown(request: Request, rest: str) -> JSONResponse:
         return error(404, f"no {request.method} route /api/{rest[:100]} (see /docs)")
 
     return router
+
+
+def _change_admitted(request: Request) -> bool:
+    """Whether ``ui.access.Gate`` applied the upload rule to this request and let it pass."""
+    return getattr(request.state, CHANGE_ADMITTED, False) is True
+
+
+def _no_document(doc_id: str) -> JSONResponse:
+    shown = "".join(c for c in doc_id[:100] if c.isprintable())
+    return error(404, f"no document with id {shown!r} (see GET /api/documents)")
 
 
 def unavailable(rag_app: App, exc: Exception, path: str = "/api/") -> JSONResponse:

@@ -10,16 +10,17 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
 
+from ingest.ids import source_key
 from ingest.indexer import FileResult, Indexer, IngestReport
 from ingest.loaders import LoadError, load
 from rag.answer import Answer, AnswerChunk
-from rag.errors import FeedbackError, outage
+from rag.errors import FeedbackError, RagError, outage
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_CORPUS, Settings
@@ -28,6 +29,48 @@ from rag.store import Record, Store
 log = logging.getLogger(__name__)
 _ingest_lock = threading.Lock()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+DOCUMENT_ID = re.compile(r"[0-9a-f]{16}")  # ``ingest.ids.source_key``: passage ids start with it
+_TYPES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".htm": "html"}
+
+
+class FileGone(RagError):
+    """A stored document's file is no longer where it was ingested from."""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One stored document, as the documents list shows it (never a server folder)."""
+
+    id: str  # ``source_key`` of its source: the first part of each of its passage ids
+    title: str
+    date: str | None
+    type: str  # txt, md, html or pdf
+    passages: int
+    added_at: str | None  # when its current version was stored (ISO 8601 UTC); None: unknown
+    source: str  # the path as ingested: a file's name, or a folder's name and the path inside
+    filename: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON for the API."""
+        return asdict(self)
+
+
+def document_info(source: str, records: Sequence[Record]) -> DocumentInfo:
+    """What the list shows for the document stored from ``source`` with these passages."""
+    meta = records[0][2]
+    filename = str(meta.get("filename") or Path(source).name)
+    suffix = Path(source).suffix.lower()
+    stamps = [str(r[2]["added_at"]) for r in records if r[2].get("added_at")]
+    return DocumentInfo(
+        id=source_key(source),
+        title=str(meta.get("title") or filename),
+        date=str(meta["date"]) if meta.get("date") else None,
+        type=_TYPES.get(suffix, suffix.lstrip(".")),
+        passages=len(records),
+        added_at=max(stamps) if stamps else None,  # a changed file's newest passages
+        source=str(meta.get("path") or filename),
+        filename=filename,
+    )
 
 
 def _warm(pipeline: Pipeline) -> None:
@@ -107,6 +150,67 @@ class App:
         for records in found.values():
             records.sort(key=lambda r: int(r[2].get("start", 0)))
         return dict(sorted(found.items()))
+
+    def document_list(self) -> list[DocumentInfo]:
+        """Every stored document, by title (then id, so the order is stable)."""
+        listed = [document_info(source, records) for source, records in self.documents().items()]
+        return sorted(listed, key=lambda d: (d.title.casefold(), d.id))
+
+    def _document(self, doc_id: str) -> tuple[str, list[Record]] | None:
+        """The source and passages of the document with this id, or None."""
+        if not DOCUMENT_ID.fullmatch(doc_id):
+            return None
+        for source, records in self.documents().items():
+            if source_key(source) == doc_id:
+                return source, records
+        return None
+
+    def _uploaded(self, source: str) -> Path | None:
+        """The file in ``DATA_DIR/uploads`` this document was read from, if it was uploaded."""
+        folder = (self.settings.data_dir / "uploads").resolve()
+        path = Path(source)
+        return path if path.is_absolute() and path.parent == folder else None
+
+    def remove_document(self, doc_id: str) -> DocumentInfo | None:
+        """Remove a document: its passages, their sentences, and its uploaded file if any.
+
+        Returns what was removed, or None for an id no document has. A file ingested from
+        elsewhere stays where it is (``rag ingest`` of it brings the document back).
+        """
+        with _ingest_lock:
+            found = self._document(doc_id)
+            if found is None:
+                return None
+            source, records = found
+            info = document_info(source, records)
+            Indexer(self.store).remove(source)
+            upload = self._uploaded(source)
+            if upload is not None:
+                upload.unlink(missing_ok=True)  # nothing can read it into the store again
+            return info
+
+    def reingest_document(self, doc_id: str) -> tuple[DocumentInfo, FileResult] | None:
+        """Read a document's file again from where it was ingested, with the ingest code.
+
+        Returns the document as it was listed before, and what the ingest did (unchanged
+        passages are not embedded again; ``error`` says why a file that is there could not
+        be read, and then nothing changed). None for an unknown id; raises ``FileGone`` when
+        the file is no longer there (the stored passages stay).
+        """
+        with _ingest_lock:
+            found = self._document(doc_id)
+            if found is None:
+                return None
+            source, records = found
+            info = document_info(source, records)
+            path = Path(source)
+            if not path.is_file():
+                raise FileGone(
+                    f"{info.source}: the file is no longer where it was ingested from; "
+                    "upload it again or delete the document"
+                )
+            shown = str(records[0][2].get("path") or path.name)
+            return info, Indexer(self.store).ingest_file(path, shown)
 
     def search(self, question: str, k: int) -> list[Document]:
         """The passages hybrid search finds for a question, best first."""

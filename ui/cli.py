@@ -130,6 +130,30 @@ def list_(ctx: click.Context, chunks: bool) -> None:
 
 
 @cli.command()
+@click.argument("document")
+@click.pass_context
+def delete(ctx: click.Context, document: str) -> None:
+    """Remove a document from the store, by its id (see GET /api/documents) or its file.
+
+    An uploaded file goes too; other files stay on disk. Example: rag delete notes/a.txt
+    """
+    from ingest.ids import source_key
+    from ui.app import App
+
+    with App.open(_settings(ctx), write=True) as app:
+        by_path = source_key(str(Path(document).resolve()))  # ids are of the ingested path
+        found = next(
+            (d for d in app.document_list() if by_path == d.id or document in (d.id, d.source)),
+            None,
+        )
+        removed = app.remove_document(found.id) if found else None
+        if removed is None:
+            click.echo(f"error: no stored document {document!r} (see 'rag list')", err=True)
+            sys.exit(1)
+        click.echo(f"Deleted {removed.source}: {removed.passages} passages removed.")
+
+
+@cli.command()
 @click.argument("question")
 @click.option("-k", type=click.IntRange(1, 100), help="How many passages [RAG_K].")
 @click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
