@@ -92,6 +92,14 @@ def ask_in_chat(page: Any, url: str, question: str) -> None:
     page.locator(".rag-answer").nth(before).wait_for(timeout=30_000)
 
 
+def add_on_documents_tab(page: Any, path: Path) -> None:
+    """Choose a file with the Documents tab's add button, as a person does."""
+    page.get_by_role("tab", name="Documents").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#rag-upload").click()
+    chooser.value.set_files(str(path))
+
+
 def ask_in_widget(page: Any, question: str) -> Any:
     """Open the widget on the page, send a question, and return the widget's locator."""
     widget = page.locator("[data-rag-cite]")

@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import CHROMIUM_FLAGS, ask_in_chat, ask_in_widget, open_first_source
+from tests.helpers import (
+    CHROMIUM_FLAGS,
+    add_on_documents_tab,
+    ask_in_chat,
+    ask_in_widget,
+    open_first_source,
+)
 
 pytestmark = pytest.mark.server
 
@@ -157,8 +163,7 @@ def test_a_document_added_from_the_page_can_be_asked_about(
     )
     page = page_factory()
     page.goto(app_server + "/")
-    page.get_by_role("tab", name="Documents").click()
-    page.locator("#rag-upload input[type=file]").set_input_files(str(document))  # one step
+    add_on_documents_tab(page, document)  # one step: chosen is added
     page.get_by_text("Added lighthouse.md: 1 new passage(s)").wait_for(timeout=60_000)
     ask_in_chat(page, app_server, "How many storms did the Vardo lighthouse keeper log?")
     answer = page.locator(".rag-answer").last

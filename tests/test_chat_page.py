@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import running_app
 from tests.faultproxy import FaultProxy
-from tests.helpers import CHROMIUM_FLAGS, axe_violations
+from tests.helpers import CHROMIUM_FLAGS, add_on_documents_tab, axe_violations
 
 pytestmark = pytest.mark.server
 
@@ -340,3 +340,38 @@ def test_the_chat_works_from_the_keyboard(app_server: str, browser: Any) -> None
         assert button.evaluate("b => b === document.activeElement")
     page.get_by_role("button", name="Not helpful", exact=True).last.press("Enter")
     page.locator("form.rag-reason input:focus").wait_for(timeout=10_000)
+
+
+def test_the_documents_tab_lists_adds_rereads_and_deletes(
+    app_server: str, browser: Any, tmp_path: Path
+) -> None:
+    note = tmp_path / "orchard.txt"
+    note.write_text("Orchard notes\n\nThe Kelso orchard grew 41 kinds of pear in 1911.\n")
+    page = open_chat(browser, app_server)
+    page.get_by_role("tab", name="Documents").click()
+    table = page.locator("#rag-documents")
+    table.locator(".body-cell", has_text="sternik-interview-2016.txt").wait_for(timeout=10_000)
+    assert axe_violations(page) == [], "documents tab"
+    add_on_documents_tab(page, note)  # one step: chosen is added
+    page.get_by_text("Added orchard.txt: 1 new passage(s)").wait_for(timeout=60_000)
+    table.locator(".body-cell", has_text="orchard.txt").wait_for(timeout=10_000)
+    page.locator("#rag-document-choice input").click()
+    page.get_by_role("option", name="Orchard notes (orchard.txt)").click()
+    page.locator("#rag-reread").click()
+    page.get_by_text("Re-read “Orchard notes”: 0 new passage(s), 1 unchanged.").wait_for(
+        timeout=60_000
+    )
+    page.locator("#rag-document-choice input").click()
+    page.get_by_role("option", name="Orchard notes (orchard.txt)").click()
+    page.locator("#rag-delete").click()
+    page.get_by_text("Press Delete again").wait_for(timeout=30_000)
+    assert (
+        table.locator(".body-cell", has_text="orchard.txt").count() == 1
+    )  # one press removes nothing
+    assert axe_violations(page) == [], "documents tab, confirming"
+    page.locator("#rag-delete").click()
+    page.get_by_text("Removed “Orchard notes” (1 passage(s)).").wait_for(timeout=30_000)
+    assert table.locator(".body-cell", has_text="orchard.txt").count() == 0
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "How many kinds of pear did the Kelso orchard grow?")
+    assert "41 kinds" not in answer.inner_text()  # gone from the answers too

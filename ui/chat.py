@@ -19,7 +19,7 @@ from rag.answer import AnswerChunk
 from rag.errors import QuestionError
 from rag.retrieval.sources import passage_in_context
 from ui.access import Access, presented_key
-from ui.app import App
+from ui.app import App, FileGone
 from ui.render import answer_html, notice_html, plain
 
 STATIC = Path(__file__).parent / "static"
@@ -70,14 +70,8 @@ def _cut(meta: Meta, before: int) -> Meta:
 
 def _empty_state(rag_app: App) -> str:
     """What the empty chat shows: the documents it knows, and example questions to click."""
-    documents = rag_app.documents()
-    titles = sorted(
-        {
-            str(r[0][2].get("title") or r[0][2].get("filename") or s)
-            for s, r in documents.items()
-            if r
-        }
-    )
+    documents = rag_app.document_list()
+    titles = [d.title for d in documents]
     known = "".join(f"<li>{escape(t)}</li>" for t in titles[:12])
     more = f"<li>and {len(titles) - 12} more (see Documents)</li>" if len(titles) > 12 else ""
     body = (
@@ -86,7 +80,7 @@ def _empty_state(rag_app: App) -> str:
         if titles
         else "<p>No documents yet: add one under Documents.</p>"
     )
-    examples = EXAMPLES if any(Path(s).name == BUNDLED for s in documents) else []
+    examples = EXAMPLES if any(d.filename == BUNDLED for d in documents) else []
     buttons = "".join(
         f'<button type="button" class="rag-example">{escape(q)}</button>' for q in examples
     )
@@ -184,29 +178,6 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
             messages = messages[:-1]
         return gr.update(value=messages, placeholder=_empty_state(rag_app)), meta
 
-    def upload(
-        path: str | None,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> str:
-        key = presented_key(request.headers, request.cookies)
-        client = request.client.host if request.client else "unknown"
-        refusal = access.upload_refusal(key, request.headers, client)
-        if refusal:
-            hint = "; sign in at /login with it" if access.admin_token is not None else ""
-            return f"⚠ {refusal[0].upper()}{refusal[1:]}{hint}."
-        if not path:
-            return "Choose a file first."
-        progress(0.2, desc="Reading and indexing")
-        data = Path(path).read_bytes()
-        result = rag_app.add_document(Path(path).name, data)
-        if result.error:
-            return f"⚠ {Path(result.path).name}: {result.error}"
-        return (
-            f"Added {Path(result.path).name}: {result.added} new passage(s), "
-            f"{result.unchanged} already stored. Ask about it now."
-        )
-
     secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
     with gr.Blocks(title="Ask the documents") as demo:
         # gr.Markdown, not gr.HTML: Gradio 6's HTML component compiles templates with
@@ -264,7 +235,7 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
                 with gr.Column(scale=2, min_width=280, elem_id="rag-side-col"):
                     gr.Markdown(SIDE_EMPTY, elem_id="rag-side")
             with gr.Tab("Documents", id="documents"):
-                documents_view(rag_app, access, upload)
+                documents_view(rag_app, access)
 
         buttons = [send, stop]
         shown = [chatbot, box, asking, *buttons]
@@ -324,16 +295,147 @@ def _idle() -> tuple[Any, Any]:
     return gr.update(visible=True), gr.update(visible=False)
 
 
-def documents_view(rag_app: App, access: Access, upload: Any) -> None:
-    """What the assistant knows, and adding a document in one step."""
-    if access.uploads_possible:
-        file = gr.File(
-            label="Add a document (.txt .md .html .pdf): it is read and indexed on upload",
-            file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
-            elem_id="rag-upload",
+COLUMNS = ["Title", "Date", "Type", "Passages", "Added (UTC)", "File"]
+
+
+def _table(rag_app: App) -> list[list[Any]]:
+    return [
+        [
+            d.title,
+            d.date or "",
+            d.type,
+            d.passages,
+            (d.added_at or "")[:16].replace("T", " "),
+            d.source,
+        ]
+        for d in rag_app.document_list()
+    ]
+
+
+def _choices(rag_app: App) -> list[tuple[str, str]]:
+    return [(f"{d.title} ({d.source})", d.id) for d in rag_app.document_list()]
+
+
+def documents_view(rag_app: App, access: Access) -> None:
+    """What the assistant knows; adding a document in one step; removing and re-reading one.
+
+    Changing documents follows the upload rule (``Access.change_refusal``), checked on each
+    event as the REST routes check it.
+    """
+
+    def refusal(request: gr.Request, rule: Any) -> str | None:
+        key = presented_key(request.headers, request.cookies)
+        client = request.client.host if request.client else "unknown"
+        refused = rule(key, request.headers, client)
+        if not refused:
+            return None
+        hint = "; sign in at /login with it" if access.admin_token is not None else ""
+        return f"⚠ {refused[0].upper()}{refused[1:]}{hint}."
+
+    def listed() -> tuple[Any, Any]:
+        return gr.update(value=_table(rag_app)), gr.update(choices=_choices(rag_app), value=None)
+
+    def upload(
+        path: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[str, Any, Any]:
+        refused = refusal(request, access.upload_refusal)
+        if refused:
+            return refused, gr.skip(), gr.skip()
+        if not path:
+            return "Choose a file first.", gr.skip(), gr.skip()
+        progress(0.2, desc="Reading and indexing")
+        result = rag_app.add_document(Path(path).name, Path(path).read_bytes())
+        if result.error:
+            return f"⚠ {Path(result.path).name}: {result.error}", gr.skip(), gr.skip()
+        return (
+            f"Added {Path(result.path).name}: {result.added} new passage(s), "
+            f"{result.unchanged} already stored. Ask about it now.",
+            *listed(),
         )
-        status = gr.Markdown(elem_id="rag-upload-status")
-        file.upload(upload, file, status, **PRIVATE)
+
+    def change(doc_id: str | None, confirm: str | None, action: str, request: gr.Request) -> Any:
+        """Re-read at once; delete on a second press for the same document."""
+        refused = refusal(request, access.change_refusal)
+        if refused:
+            return refused, None, gr.skip(), gr.skip()
+        if not doc_id:
+            return "Choose a document first.", None, gr.skip(), gr.skip()
+        if action == "delete" and confirm != doc_id:
+            info = next((d for d in rag_app.document_list() if d.id == doc_id), None)
+            if info is None:
+                return "That document is no longer stored.", None, *listed()
+            return (
+                f"Press Delete again to remove “{info.title}” and its {info.passages} "
+                "passage(s) for good.",
+                doc_id,
+                gr.skip(),
+                gr.skip(),
+            )
+        if action == "delete":
+            removed = rag_app.remove_document(doc_id)
+            if removed is None:
+                return "That document is no longer stored.", None, *listed()
+            return f"Removed “{removed.title}” ({removed.passages} passage(s)).", None, *listed()
+        try:
+            done = rag_app.reingest_document(doc_id)
+        except FileGone as exc:
+            return f"⚠ {exc}", None, gr.skip(), gr.skip()
+        if done is None:
+            return "That document is no longer stored.", None, *listed()
+        info, result = done
+        if result.error:
+            return f"⚠ {info.source}: {result.error}", None, gr.skip(), gr.skip()
+        return (
+            f"Re-read “{info.title}”: {result.added} new passage(s), {result.unchanged} unchanged.",
+            None,
+            *listed(),
+        )
+
+    table = gr.Dataframe(
+        value=lambda: _table(rag_app),
+        headers=COLUMNS,
+        datatype=["str", "str", "str", "number", "str", "str"],
+        interactive=False,
+        wrap=True,
+        column_widths=["34%", "11%", "7%", "10%", "14%", "24%"],
+        label="Documents the assistant answers from",
+        elem_id="rag-documents",
+    )
+    if not access.uploads_possible:
+        return
+    # One step: the chosen file is read and indexed at once.
+    file = gr.UploadButton(
+        "Add a document (.txt .md .html .pdf)…",
+        file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
+        variant="primary",
+        elem_id="rag-upload",
+    )
+    status = gr.Markdown(elem_id="rag-documents-status")
+    with gr.Row(equal_height=True):
+        chosen = gr.Dropdown(
+            choices=_choices(rag_app),
+            value=None,
+            label="Document to re-read or delete",
+            scale=4,
+            elem_id="rag-document-choice",
+        )
+        reread = gr.Button("Re-read its file", scale=1, elem_id="rag-reread")
+        delete = gr.Button("Delete", variant="stop", scale=1, elem_id="rag-delete")
+    confirm = gr.State(None)
+    file.upload(upload, file, [status, table, chosen], **PRIVATE)
+    outputs = [status, confirm, table, chosen]
+
+    def reread_it(doc_id: str | None, pending: str | None, request: gr.Request) -> Any:
+        return change(doc_id, pending, "reread", request)
+
+    def delete_it(doc_id: str | None, pending: str | None, request: gr.Request) -> Any:
+        return change(doc_id, pending, "delete", request)
+
+    reread.click(reread_it, [chosen, confirm], outputs, **PRIVATE)
+    delete.click(delete_it, [chosen, confirm], outputs, **PRIVATE)
+    chosen.change(lambda: None, None, confirm, **PRIVATE)
 
 
 def page_assets() -> dict[str, str]:
