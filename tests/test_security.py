@@ -85,13 +85,14 @@ def _event(
     headers: dict[str, str] | None = None,
     local_address: str = "127.0.0.1",
     keyless_stream: bool = False,
+    session: str | None = None,
 ) -> dict[str, Any]:
     """Run a Gradio event through its queue, as the page does; the completion message.
 
     ``keyless_stream``: read the result without the headers (a server without an API key),
     so a wrong key the event itself spends cannot lock out the read of its own result.
     """
-    session = f"attack{time.monotonic_ns()}"
+    session = session or f"attack{time.monotonic_ns()}"
     transport = httpx.HTTPTransport(local_address=local_address)
     with httpx.Client(base_url=url, timeout=60, transport=transport) as client:
         payload = {"data": data, "fn_index": fn_index, "session_hash": session}
@@ -109,6 +110,12 @@ def _event(
                     if message.get("msg") == "process_completed":
                         return message
     raise AssertionError("the event never completed")
+
+
+def _named(url: str, name: str) -> int:
+    """The fn_index of the page's event with this name."""
+    config = httpx.get(f"{url}/config").json()
+    return next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == name)
 
 
 def _events(url: str, headers: dict[str, str] | None = None) -> list[tuple[int, int]]:
@@ -361,8 +368,8 @@ def test_document_text_makes_no_browser_fetch_a_url(
     page.locator(".rag-answer").first.wait_for(timeout=30_000)
     assert "88 tonnes" in page.locator(".rag-answer").last.inner_text()
     page.locator("a.rag-cite").last.click()
-    page.wait_for_timeout(800)
-    source = page.locator("details.rag-source").last
+    source = page.locator("#rag-side .rag-side-source")  # opened beside the chat
+    source.wait_for(timeout=10_000)
     assert f"![w]({site}/pixel.png)" in source.inner_text()  # shown, as typed
     outside = f"[href^='{site}'], [src^='{site}']"
     assert page.locator(outside).count() == 0
@@ -559,12 +566,27 @@ def test_odd_input_gets_a_one_line_refusal_not_exception_text(app_server: str) -
     not_a_file = httpx.post(f"{app_server}/api/upload", files={"file": (None, "x")})
     assert not_a_file.status_code == 422 and "UploadFile" not in not_a_file.text
     assert "multipart file field named 'file'" in not_a_file.json()["error"]
-    respond = next(i for i, inputs in _events(app_server) if inputs == 4)
-    done = _event(app_server, respond, ["\ud800 border?", [], [], {}])
-    assert done["success"] is True  # the question is shown (as ?) and refused in the chat
-    rate = next(i for i, inputs in _events(app_server) if inputs == 1)
-    shown = json.dumps(_event(app_server, rate, [None]).get("output"))
-    assert "NoneType" not in shown and "Traceback" not in shown
+    # The chat's two steps in one session: the question is shown, then refused as a notice.
+    session = f"surrogate{time.monotonic_ns()}"
+    shown = _event(app_server, _named(app_server, "start"), ["\ud800 border?", []], session=session)
+    assert shown["success"] is True
+    waiting = shown["output"]["data"][0]
+    answer = _named(app_server, "answer")
+    done = _event(app_server, answer, [None, waiting, None], session=session)
+    assert done["success"] is True
+    assert "not valid Unicode text" in json.dumps(done["output"])
+    # What the browser keeps comes back as input: tampered, it is read as far as it is valid.
+    restore = _named(app_server, "restore")
+    for saved in (
+        None,
+        [1, 2],
+        {"messages": "x", "meta": 5},
+        {"messages": [{"role": "system", "content": 5}, 7], "meta": {"a": 1, "9" * 50: {}}},
+    ):
+        done = _event(app_server, restore, [saved])
+        shown = json.dumps(done.get("output"))
+        assert done["success"] is True, shown
+        assert "NoneType" not in shown and "Traceback" not in shown
 
 
 def test_guessing_the_admin_token_is_limited_too(tmp_path: Path) -> None:

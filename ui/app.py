@@ -99,6 +99,9 @@ class App:
     store: Store
     feedback: FeedbackStore | None = None
     _pipeline: Pipeline | None = field(default=None, repr=False)
+    # The document list as of a store revision: every chat page load shows it, and building it
+    # reads every passage.
+    _listed: tuple[str, list[DocumentInfo]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, write: bool = False) -> App:
@@ -153,8 +156,11 @@ class App:
 
     def document_list(self) -> list[DocumentInfo]:
         """Every stored document, by title (then id, so the order is stable)."""
-        listed = [document_info(source, records) for source, records in self.documents().items()]
-        return sorted(listed, key=lambda d: (d.title.casefold(), d.id))
+        revision = self.store.revision()
+        if self._listed is None or self._listed[0] != revision:
+            found = [document_info(source, records) for source, records in self.documents().items()]
+            self._listed = (revision, sorted(found, key=lambda d: (d.title.casefold(), d.id)))
+        return list(self._listed[1])
 
     def _document(self, doc_id: str) -> tuple[str, list[Record]] | None:
         """The source and passages of the document with this id, or None."""

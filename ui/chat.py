@@ -56,16 +56,38 @@ def _unplain(html: str) -> str:
     return unescape(html.replace("<br>", "\n"))
 
 
-def _history(meta: Meta, before: int) -> list[tuple[str, str]]:
+def _entries(meta: Any) -> dict[int, dict[str, str]]:
+    """The answers' records as the browser sent them back, anything malformed left out."""
+    if not isinstance(meta, dict):
+        return {}
+    return {
+        int(k): m
+        for k, m in meta.items()
+        if isinstance(k, str)
+        and k.isdigit()
+        and len(k) < 7
+        and isinstance(m, dict)
+        and all(isinstance(m.get(f), str) for f in ("q", "a", "id"))
+    }
+
+
+def _history(meta: Any, before: int) -> list[tuple[str, str]]:
+    return [(m["q"], m["a"]) for k, m in sorted(_entries(meta).items()) if k < before]
+
+
+def _cut(meta: Any, before: int) -> Meta:
+    return {str(k): m for k, m in _entries(meta).items() if k < before}
+
+
+def _messages(value: Any) -> list[dict[str, str]]:
+    """Chat messages the browser kept, as text messages; anything else is dropped."""
+    if not isinstance(value, list):
+        return []
     return [
-        (m["q"], m["a"])
-        for k, m in sorted(meta.items(), key=lambda i: int(i[0]))
-        if int(k) < before
+        {"role": m["role"], "content": _text(m)}
+        for m in value
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
     ]
-
-
-def _cut(meta: Meta, before: int) -> Meta:
-    return {k: m for k, m in meta.items() if int(k) < before}
 
 
 def _empty_state(rag_app: App) -> str:
@@ -169,14 +191,18 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         return shown, _cut(meta, index), question, gr.update(visible=False), gr.update(visible=True)
 
     def restore(saved: dict[str, Any] | None) -> Any:
-        """The page opens on the conversation the browser kept, and the documents as they are."""
+        """The page opens on the conversation the browser kept, and the documents as they are.
+
+        What comes back from the browser is the user's own input: only text messages and
+        well-formed records are taken.
+        """
         saved = saved if isinstance(saved, dict) else {}
-        messages = saved.get("messages") if isinstance(saved.get("messages"), list) else []
-        meta = saved.get("meta") if isinstance(saved.get("meta"), dict) else {}
+        messages = _messages(saved.get("messages"))
         # A reply the page was waiting for when it closed will never come.
-        if messages and isinstance(messages[-1], dict) and _text(messages[-1]) == PENDING:
+        if messages and messages[-1]["content"] == PENDING:
             messages = messages[:-1]
-        return gr.update(value=messages, placeholder=_empty_state(rag_app)), meta
+        shown = gr.update(value=messages, placeholder=_empty_state(rag_app))
+        return shown, _cut(saved.get("meta"), len(messages)), _table(rag_app)
 
     secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
     with gr.Blocks(title="Ask the documents") as demo:
@@ -235,7 +261,7 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
                 with gr.Column(scale=2, min_width=280, elem_id="rag-side-col"):
                     gr.Markdown(SIDE_EMPTY, elem_id="rag-side")
             with gr.Tab("Documents", id="documents"):
-                documents_view(rag_app, access)
+                table = documents_view(rag_app, access)
 
         buttons = [send, stop]
         shown = [chatbot, box, asking, *buttons]
@@ -257,7 +283,7 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         )
         new.click(lambda: (*_kept([], {}), ""), None, [chatbot, meta, saved, box], **PRIVATE)
         chatbot.clear(lambda: _kept([], {})[1:], None, [meta, saved], **PRIVATE)
-        demo.load(restore, saved, [chatbot, meta], **PRIVATE)
+        demo.load(restore, saved, [chatbot, meta, table], **PRIVATE)
 
         def ask_api(question: str) -> dict[str, Any]:
             """Answer a question; returns the answer object (answer, citations, ...)."""
@@ -295,7 +321,7 @@ def _idle() -> tuple[Any, Any]:
     return gr.update(visible=True), gr.update(visible=False)
 
 
-COLUMNS = ["Title", "Date", "Type", "Passages", "Added (UTC)", "File"]
+COLUMNS = ["Title", "Date", "Type", "Passages", "Stored (UTC)", "File"]
 
 
 def _table(rag_app: App) -> list[list[Any]]:
@@ -316,7 +342,7 @@ def _choices(rag_app: App) -> list[tuple[str, str]]:
     return [(f"{d.title} ({d.source})", d.id) for d in rag_app.document_list()]
 
 
-def documents_view(rag_app: App, access: Access) -> None:
+def documents_view(rag_app: App, access: Access) -> gr.Dataframe:
     """What the assistant knows; adding a document in one step; removing and re-reading one.
 
     Changing documents follows the upload rule (``Access.change_refusal``), checked on each
@@ -394,7 +420,6 @@ def documents_view(rag_app: App, access: Access) -> None:
         )
 
     table = gr.Dataframe(
-        value=lambda: _table(rag_app),
         headers=COLUMNS,
         datatype=["str", "str", "str", "number", "str", "str"],
         interactive=False,
@@ -404,7 +429,7 @@ def documents_view(rag_app: App, access: Access) -> None:
         elem_id="rag-documents",
     )
     if not access.uploads_possible:
-        return
+        return table
     # One step: the chosen file is read and indexed at once.
     file = gr.UploadButton(
         "Add a document (.txt .md .html .pdf)…",
@@ -436,6 +461,7 @@ def documents_view(rag_app: App, access: Access) -> None:
     reread.click(reread_it, [chosen, confirm], outputs, **PRIVATE)
     delete.click(delete_it, [chosen, confirm], outputs, **PRIVATE)
     chosen.change(lambda: None, None, confirm, **PRIVATE)
+    return table
 
 
 def page_assets() -> dict[str, str]:
