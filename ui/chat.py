@@ -273,7 +273,10 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
             (chatbot.edit, edited, [chatbot, meta]),
         ):
             outputs = [chatbot, meta, asking, *buttons] if fn in (retried, edited) else shown
-            replied = trigger(fn, inputs, outputs, **PRIVATE).then(
+            # A question sent while the last one is still being shown waits its turn: the
+            # default drops it.
+            asked = trigger(fn, inputs, outputs, trigger_mode="always_last", **PRIVATE)
+            replied = asked.then(
                 answer, [asking, chatbot, meta], [chatbot, meta, saved], **ANSWERING
             )
             replied.then(_idle, None, buttons, **PRIVATE)
