@@ -12,6 +12,7 @@ from typing import Any
 from rag.embeddings.base import Vectors
 
 RAG = str(Path(sys.executable).parent / "rag")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # screenshots to look at
 # Debian's Chromium, headless, with nothing reaching out to the network on its own.
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -4,7 +4,6 @@ every output (logs, errors, answers, pages, the evaluation report).
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -97,6 +96,23 @@ def test_uploads_need_the_admin_token(private_server: tuple[str, Path]) -> None:
     assert admin.status_code == 200 and admin.json()["added"] == 1
 
 
+def test_a_users_own_key_refused_an_admin_change_spends_no_guess(
+    private_server: tuple[str, Path],
+) -> None:
+    """Outside probe: ten refused deletes with a user's key locked the admin out too."""
+    url, _ = private_server
+    doc_id = httpx.get(f"{url}/api/documents", headers={"X-API-Key": API_KEY}).json()[0]["id"]
+    transport = httpx.HTTPTransport(local_address="127.0.0.7")  # its own address's attempts
+    with httpx.Client(base_url=url, transport=transport, timeout=30) as client:
+        codes = [
+            client.delete(f"/api/documents/{doc_id}", headers={"X-API-Key": API_KEY}).status_code
+            for _ in range(12)
+        ]
+        assert codes == [403] * 12, codes
+        listed = client.get("/api/documents", headers={"X-API-Key": ADMIN})
+        assert listed.status_code == 200 and listed.json()[0]["id"] == doc_id
+
+
 def test_the_documents_list_needs_the_key_and_changes_need_the_admin_token(
     private_server: tuple[str, Path],
 ) -> None:
@@ -159,13 +175,8 @@ def test_other_origins_are_refused(private_server: tuple[str, Path], host_page) 
     assert good.status_code == 200 and good.headers["access-control-allow-origin"] == origin
 
 
-def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) -> None:  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.helpers import CHROMIUM_FLAGS, ask_in_widget
+def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page, browser) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import ask_in_widget
 
     url, _ = private_server
     origin, page_store = host_page
@@ -173,16 +184,11 @@ def test_the_widget_on_an_allowed_site_sends_the_key(private_server, host_page) 
         "<!doctype html><html><body><h1>A site</h1>"
         f'<script src="{url}/embed.js" data-key="{API_KEY}"></script></body></html>'
     ).encode()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page()
-            page.goto(origin + "/")
-            widget = ask_in_widget(page, QUESTION["question"])
-            widget.locator("button.cite").first.wait_for(timeout=30_000)
-            assert "137 km" in widget.locator(".msg.bot").last.inner_text()
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.goto(origin + "/")
+    widget = ask_in_widget(page, QUESTION["question"])
+    widget.locator("button.cite").first.wait_for(timeout=30_000)
+    assert "137 km" in widget.locator(".msg.bot").last.inner_text()
 
 
 def test_public_mode_turns_uploads_off_without_an_admin_token(tmp_path: Path) -> None:
@@ -267,43 +273,33 @@ def test_secrets_appear_nowhere(private_server: tuple[str, Path], tmp_path: Path
         assert secret not in everything
 
 
-def test_the_chat_page_changes_documents_only_for_the_admin(private_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.helpers import CHROMIUM_FLAGS, add_on_documents_tab
+def test_the_chat_page_changes_documents_only_for_the_admin(  # type: ignore[no-untyped-def]
+    private_server, browser, tmp_path: Path
+) -> None:
+    from tests.helpers import add_on_documents_tab
 
     url, _ = private_server
     note = tmp_path / "ledger.txt"
     note.write_text("Ledger\n\nThe Brenna mill ground 712 sacks of rye.\n")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            for key, expected in ((API_KEY, "needs the admin token"), (ADMIN, "Added ledger.txt")):
-                page = browser.new_context().new_page()
-                page.goto(url + "/")  # redirected to the sign-in form
-                page.locator("input[name=key]").fill(key)
-                page.locator("button[type=submit]").click()
-                add_on_documents_tab(page, note)  # one step: chosen is added
-                # The refusal may come from Gradio's upload route (a pop-up) or the event.
-                page.get_by_text(expected).first.wait_for(timeout=60_000)
-                # Deleting takes the same right, and a second press to confirm.
-                target = "Ledger (ledger.txt)" if key == ADMIN else "America"
-                page.locator("#rag-document-choice input").click()
-                page.get_by_role("option", name=target).first.click()
-                page.locator("#rag-delete").click()
-                if key == API_KEY:
-                    refused = "Deleting or re-reading documents needs the admin token"
-                    page.get_by_text(refused).first.wait_for(timeout=60_000)
-                    assert (
-                        page.locator("#rag-documents .body-cell", has_text="America").count() == 1
-                    )
-                    continue
-                page.get_by_text("Press Delete again").wait_for(timeout=60_000)
-                page.locator("#rag-delete").click()
-                page.get_by_text("Removed “Ledger” (1 passage(s))").wait_for(timeout=60_000)
-                assert page.locator("#rag-documents .body-cell", has_text="Ledger").count() == 0
-        finally:
-            browser.close()
+    for key, expected in ((API_KEY, "needs the admin token"), (ADMIN, "Added ledger.txt")):
+        page = browser.new_context().new_page()
+        page.goto(url + "/")  # redirected to the sign-in form
+        page.locator("input[name=key]").fill(key)
+        page.locator("button[type=submit]").click()
+        add_on_documents_tab(page, note)  # one step: chosen is added
+        # The refusal may come from Gradio's upload route (a pop-up) or the event.
+        page.get_by_text(expected).first.wait_for(timeout=60_000)
+        # Deleting takes the same right, and a second press to confirm.
+        target = "Ledger (ledger.txt)" if key == ADMIN else "America"
+        page.locator("#rag-document-choice input").click()
+        page.get_by_role("option", name=target).first.click()
+        page.locator("#rag-delete").click()
+        if key == API_KEY:
+            refused = "Deleting or re-reading documents needs the admin token"
+            page.get_by_text(refused).first.wait_for(timeout=60_000)
+            assert page.locator("#rag-documents .body-cell", has_text="America").count() == 1
+            continue
+        page.get_by_text("Press Delete again").wait_for(timeout=60_000)
+        page.locator("#rag-delete").click()
+        page.get_by_text("Removed “Ledger” (1 passage(s))").wait_for(timeout=60_000)
+        assert page.locator("#rag-documents .body-cell", has_text="Ledger").count() == 0

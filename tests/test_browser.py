@@ -3,15 +3,15 @@
 Screenshots land in artifacts/ for a person to look at.
 """
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.helpers import (
-    CHROMIUM_FLAGS,
+    ARTIFACTS,
     add_on_documents_tab,
     ask_in_chat,
     ask_in_widget,
@@ -20,7 +20,6 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.server
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 XSS = (
     "Security bulletin\n\nThe Quokka valley dam is 512 meters wide. "
     '<script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> '
@@ -29,19 +28,8 @@ XSS = (
 
 
 @pytest.fixture(scope="module")
-def page_factory() -> Iterator[object]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield lambda: browser.new_page(viewport={"width": 1200, "height": 900})
-        finally:
-            browser.close()
+def page_factory(browser: Any) -> Callable[[], Any]:
+    return lambda: browser.new_page(viewport={"width": 1200, "height": 900})
 
 
 def test_chat_answer_marker_opens_the_highlighted_source(app_server: str, page_factory) -> None:  # type: ignore[no-untyped-def]

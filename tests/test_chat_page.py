@@ -7,7 +7,6 @@ Screenshots land in artifacts/ (chat-light.png, chat-dark.png, chat-phone.png).
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,30 +16,13 @@ import pytest
 
 from tests.conftest import running_app
 from tests.faultproxy import FaultProxy
-from tests.helpers import CHROMIUM_FLAGS, add_on_documents_tab, axe_violations
+from tests.helpers import ARTIFACTS, add_on_documents_tab, axe_violations
 
 pytestmark = pytest.mark.server
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 QUESTION = "How long is the Uzbek-Afghan border?"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_chat(browser: Any, url: str, **context: Any) -> Any:

@@ -12,18 +12,15 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.helpers import CHROMIUM_FLAGS, axe_violations
+from tests.helpers import ARTIFACTS, axe_violations
 
 pytestmark = pytest.mark.server
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 QUESTION = "How long is the Uzbek-Afghan border?"
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
 PHONE: dict[str, Any] = {
@@ -49,20 +46,9 @@ OUTLINE = """() => {
 
 
 @pytest.fixture(scope="module")
-def page_factory() -> Iterator[Callable[[dict[str, Any]], Any]]:
+def page_factory(browser: Any) -> Callable[[dict[str, Any]], Any]:
     """Pages in a fresh browser context each, with the given context options."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield lambda options: browser.new_context(**options).new_page()
-        finally:
-            browser.close()
+    return lambda options: browser.new_context(**options).new_page()
 
 
 def host_page(app_server: str, **attributes: str) -> bytes:

@@ -16,6 +16,7 @@ import fnmatch
 import functools
 import hmac
 import ipaddress
+import json
 import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -51,6 +52,8 @@ LIMITED = (
     "/gradio_api/call/",
 )
 UPLOAD_PATHS = ("/api/upload", "/gradio_api/upload")
+# Gradio's routes that run an event by name: POST /gradio_api/call/NAME and the like.
+EVENT_ROUTES = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
 # Everything but reading under this prefix deletes or re-reads documents: the upload rule.
 DOCUMENTS_PATH = "/api/documents"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -134,6 +137,10 @@ class Access:
     def __init__(self, settings: Settings, listen_host: str = "127.0.0.1") -> None:
         self.api_key = settings.api_key
         self.admin_token = settings.admin_token
+        # The chat page's events, once it is built: how many, and the names of the public
+        # ones (``know_events``). Gradio answers an event it does not have with a 500.
+        self.gradio_events = 0
+        self.gradio_names: frozenset[str] = frozenset()
         self.public = (
             settings.public or not is_loopback(listen_host) or bool(settings.trusted_proxies)
         )
@@ -152,6 +159,13 @@ class Access:
     def is_user(self, key: str | None) -> bool:
         """Whether a request with this key (or session token) may ask and rate."""
         return self.api_key is None or self._matches(key, self.api_key) or self.is_admin(key)
+
+    def know_events(self, count: int, public_names: set[str]) -> None:
+        """The chat page's events, so a call naming another one is refused in one line."""
+        self.gradio_events, self.gradio_names = count, frozenset(public_names)
+
+    def _is_user_key(self, key: str | None) -> bool:
+        return self.api_key is not None and self._matches(key, self.api_key)
 
     def is_admin(self, key: str | None) -> bool:
         """Whether a request with this key (or session token) may add documents."""
@@ -199,8 +213,8 @@ class Access:
         if self.admin_token is not None:
             if self.is_admin(key):
                 return None
-            if key:
-                self.logins.check(client)
+            if key and not self._is_user_key(key):
+                self.logins.check(client)  # a guess at the token; a user's own key is none
             return f"{doing} needs the admin token"
         if self.public or any(h in headers for h in PROXY_HEADERS):
             return f"{what} are off on a public server until RAG_ADMIN_TOKEN is set"
@@ -389,7 +403,25 @@ class Gate:
             return body, _refuse(
                 path, 400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
             )
-        return body, None
+        return body, None if multipart else self._unknown_event(path, body)
+
+    def _unknown_event(self, path: str, body: bytes) -> Response | None:
+        """A one-line 404 for a Gradio event the page does not have (Gradio: a 500)."""
+        access = self.access
+        if path == "/gradio_api/queue/join":
+            try:
+                fn_index = json.loads(body).get("fn_index")
+            except (ValueError, AttributeError):
+                return None  # Gradio's own validation answers (a 422)
+            if isinstance(fn_index, int) and not 0 <= fn_index < access.gradio_events:
+                return _refuse(path, 404, f"this page has no event {fn_index}")
+            return None
+        for prefix in EVENT_ROUTES:
+            if path.startswith(prefix):
+                name = path[len(prefix) :].split("/", 1)[0]
+                if name not in access.gradio_names:
+                    return _refuse(path, 404, f"this page has no API named {name[:64]!r}")
+        return None
 
 
 class SecurityHeaders:

@@ -32,6 +32,7 @@ EXAMPLES = [
 ]
 BUNDLED = "sternik-interview-2016.txt"
 CONCURRENCY = 8
+KEPT = 200  # messages a page keeps across reloads
 PENDING = '<div class="rag-pending" role="status">Answering…</div>'
 SIDE_EMPTY = (
     '<div class="rag-side-empty">Click a citation such as <b>[1]</b> to read its source here, '
@@ -79,14 +80,19 @@ def _cut(meta: Any, before: int) -> Meta:
     return {str(k): m for k, m in _entries(meta).items() if k < before}
 
 
-def _messages(value: Any) -> list[dict[str, str]]:
-    """Chat messages the browser kept, as text messages; anything else is dropped."""
-    if not isinstance(value, list):
-        return []
+def _messages(value: list[Any]) -> list[dict[str, str]]:
+    """Chat messages the browser kept, as text messages; anything else is dropped.
+
+    A question's text is escaped again: only an answer's own markup comes back as markup,
+    and Gradio sanitises that.
+    """
+    kept = [m for m in value if isinstance(m, dict)]
     return [
-        {"role": m["role"], "content": _text(m)}
-        for m in value
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        {"role": "user", "content": plain(_unplain(_text(m)))}
+        if m.get("role") == "user"
+        else {"role": "assistant", "content": _text(m)}
+        for m in kept
+        if m.get("role") in ("user", "assistant")
     ]
 
 
@@ -197,12 +203,16 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         well-formed records are taken.
         """
         saved = saved if isinstance(saved, dict) else {}
-        messages = _messages(saved.get("messages"))
+        raw = saved.get("messages")
+        raw = raw if isinstance(raw, list) else []
+        dropped = max(0, len(raw) - KEPT)  # the last KEPT messages only: a page keeps no more
+        messages = _messages(raw[dropped:])
+        meta = {str(k - dropped): m for k, m in _entries(saved.get("meta")).items() if k >= dropped}
         # A reply the page was waiting for when it closed will never come.
         if messages and messages[-1]["content"] == PENDING:
             messages = messages[:-1]
         shown = gr.update(value=messages, placeholder=_empty_state(rag_app))
-        return shown, _cut(saved.get("meta"), len(messages)), _table(rag_app)
+        return shown, _cut(meta, len(messages)), _table(rag_app)
 
     secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
     with gr.Blocks(title="Ask the documents") as demo:

@@ -163,4 +163,8 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
     # itself; a mounted app skips the check and copies any server file a client names.
     # Switch the check on: events then take only files that arrived through its upload.
     chat.has_launched = True
+    access.know_events(
+        len(chat.fns),
+        {f.api_name for f in chat.fns.values() if f.api_visibility == "public" and f.api_name},
+    )
     return mounted
