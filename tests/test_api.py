@@ -78,6 +78,7 @@ def test_health_and_sources(app_server: str) -> None:
         assert response.status_code == 404 and response.json()["error"].startswith(
             "no passage with id"
         )
+        assert len(response.json()["error"]) < 120  # a long id is not echoed back whole
     for traversal in ("..%2F..%2Fetc%2Fpasswd", "%2E%2E/%2E%2E/etc/passwd"):
         response = httpx.get(f"{app_server}/api/sources/{traversal}")
         assert response.status_code == 404 and "root:" not in response.text

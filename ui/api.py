@@ -266,7 +266,7 @@ def build_router(rag_app: App) -> APIRouter:
 
         found = passage_in_context(rag_app.store, chunk_id)
         if found is None:
-            return error(404, f"no passage with id {chunk_id!r}")
+            return error(404, f"no passage with id {chunk_id[:80]!r}")
         return found
 
     @router.post(
