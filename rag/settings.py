@@ -125,6 +125,15 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
+    def keywords_path(self) -> Path:
+        """Where the collection's keyword index is kept.
+
+        Servers sharing a Chroma server share it by sharing the data folder; otherwise each
+        rebuilds its own after another's ingest.
+        """
+        return self.data_dir / "keywords" / self.collection
+
+    @property
     def feedback_path(self) -> Path:
         """Where served answers and their ratings are kept."""
         return self.data_dir / "feedback.sqlite3"

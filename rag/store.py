@@ -11,9 +11,12 @@ Chroma server) instead of corrupting the index.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import IO, Any, TypedDict, cast
 
 import chromadb
@@ -26,7 +29,9 @@ from rag.embeddings import Embedder, embedder_for
 from rag.embeddings.adapters import ChromaEmbeddingFunction
 from rag.embeddings.base import Vectors
 from rag.errors import StoreError
+from rag.retrieval.keywords import KeywordIndex, keyword_lock
 from rag.settings import Settings
+from rag.text import keyword_text
 
 
 class PassageMeta(TypedDict, total=False):
@@ -53,6 +58,7 @@ SENTENCES = ".sentences"  # suffix of the collection holding each passage's sent
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
+log = logging.getLogger(__name__)
 _NO_KEYS: dict[str, Any] = dict.fromkeys(PassageMeta.__annotations__)
 
 
@@ -112,6 +118,10 @@ class Store:
         self._sentences = sentences
         self.embedder = embedder
         self._lock = lock
+        self._keywords: KeywordIndex | None = None
+        # What this store wrote since its last revision: the keyword index takes it in then.
+        self._written: dict[str, tuple[str, str]] = {}  # id -> (keyword text, script)
+        self._deleted: set[str] = set()
 
     @classmethod
     def open(cls, settings: Settings, *, write: bool = False) -> Store:
@@ -147,10 +157,54 @@ class Store:
         return str(metadata.get(REVISION_KEY, ""))
 
     def bump_revision(self) -> None:
-        """Tell every reader (and its keyword index) that the contents changed."""
+        """Tell every reader (and its keyword index) that the contents changed.
+
+        The keyword index on disk takes in what this store wrote, if it matched the revision
+        before; otherwise the next reader rebuilds it.
+        """
         metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
-        metadata[REVISION_KEY] = uuid.uuid4().hex
+        before = str(metadata.get(REVISION_KEY, ""))
+        metadata[REVISION_KEY] = revision = uuid.uuid4().hex
         self._collection.modify(metadata=metadata)
+        written, deleted = self._written, self._deleted
+        self._written, self._deleted = {}, set()
+        try:
+            with keyword_lock(self.settings.keywords_path):
+                index = KeywordIndex.open(self.settings.keywords_path)
+                if index is None or index.revision != before or index.needs_compaction:
+                    return  # rebuilt whole by the next reader
+                added = [(id_, text, script) for id_, (text, script) in written.items()]
+                self._keywords = index.update(added, sorted(deleted - written.keys()), revision)
+        except OSError:  # a folder this process may not write: the next reader rebuilds
+            log.warning("could not update the keyword index in %s", self.settings.keywords_path)
+
+    def keywords(self) -> KeywordIndex:
+        """The keyword index of the collection as it is now (its revision read fresh).
+
+        Loaded from disk when it matches the revision, else rebuilt from every passage and
+        written there: a restart reuses it, and a change never goes unseen.
+        """
+        revision = self.revision()
+        if self._keywords is not None and self._keywords.revision == revision:
+            return self._keywords
+        folder = self.settings.keywords_path
+        index = KeywordIndex.open(folder)
+        if index is None or index.revision != revision:
+            try:
+                with keyword_lock(folder):
+                    index = KeywordIndex.open(folder)  # another process may have just built it
+                    if index is None or index.revision != revision:
+                        index = KeywordIndex.build(folder, self._keyword_records(), revision)
+            except OSError:  # a data folder this process may not write: a scratch one
+                scratch = Path(tempfile.mkdtemp(prefix="rag-keywords-"))
+                log.warning("keyword index kept in %s: cannot write %s", scratch, folder)
+                index = KeywordIndex.build(scratch, self._keyword_records(), revision)
+        self._keywords = index
+        return index
+
+    def _keyword_records(self) -> Iterator[tuple[str, str, str]]:
+        for id_, text, meta in self.records():
+            yield id_, keyword_text(text, meta.get("context")), str(meta.get("script", ""))
 
     def count(self) -> int:
         """How many passages the store holds."""
@@ -199,6 +253,10 @@ class Store:
         Chroma's upsert merges an existing passage's metadata with the new keys; a key given
         as None is deleted, so every known key a record lacks is sent as None.
         """
+        self._written.update(
+            (r[0], (keyword_text(r[1], r[2].get("context")), str(r[2].get("script", ""))))
+            for r in records
+        )
         self._collection.upsert(
             ids=[r[0] for r in records],
             documents=[r[1] for r in records],
@@ -208,6 +266,9 @@ class Store:
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove passages by id, with their sentences."""
+        self._deleted.update(ids)
+        for id_ in ids:
+            self._written.pop(id_, None)
         self._collection.delete(ids=list(ids))
         if self._sentences is not None and ids:
             self._sentences.delete(where=_of_passages(ids))

@@ -287,6 +287,25 @@ def _postgres_bin(name: str) -> str | None:
     return str(found[-1]) if found else shutil.which(name)
 
 
+def _wait_for_postgres(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the server takes connections.
+
+    It listens while still starting up ("the database system is starting up"), which a busy
+    machine stretches to seconds.
+    """
+    import psycopg
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server (Debian's package) on a free loopback port, for the session."""
@@ -311,8 +330,10 @@ def postgres_url() -> Iterator[str]:
     process = start_server(
         [*command, "-h", "127.0.0.1", "-k", str(base)], port, base / "server.log"
     )
+    url = f"postgresql://rag@127.0.0.1:{port}/postgres"
     try:
-        yield f"postgresql://rag@127.0.0.1:{port}/postgres"
+        _wait_for_postgres(url, process)
+        yield url
     finally:
         stop_process(process)
         shutil.rmtree(base, ignore_errors=True)

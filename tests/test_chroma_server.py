@@ -25,7 +25,9 @@ def test_ingest_and_retrieve_through_a_chroma_server(
         first = Indexer(store).ingest([DEFAULT_CORPUS])
         assert first.total("added") > 20 and not first.failed
         assert Indexer(store).ingest([DEFAULT_CORPUS]).total("added") == 0
-    assert not (tmp_path / "unused").exists(), "server mode must not create an embedded store"
+    assert not (tmp_path / "unused" / "chroma").exists(), (
+        "server mode must not create an embedded store"
+    )
 
     # A second client (as another process would) sees the data and retrieves from it.
     with Store.open(settings) as store:

@@ -1,8 +1,8 @@
 """Hybrid retrieval: dense (Chroma) and BM25 rankings fused, as a LangChain retriever.
 
 Dense search finds paraphrases; BM25 finds the rare exact words (names, numbers) that
-small embedding models blur. The keyword index is rebuilt whenever the store's revision
-changes, so both halves always search the same passages.
+small embedding models blur. The keyword index is the store's (``Store.keywords``), kept on
+disk and matched to the store's revision, so both halves always search the same passages.
 
 Multilingual embedders still prefer text in the question's own language: over English and
 Russian documents, an English question ranks every English passage above the Russian one
@@ -12,7 +12,6 @@ within each script, and each script's best passages are added to the fused ones.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -20,9 +19,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from rag.retrieval.bm25 import BM25Index
+from rag.retrieval.keywords import KeywordIndex
 from rag.store import Store
-from rag.text import keyword_text
 
 MIN_CANDIDATES = 20
 
@@ -41,27 +39,17 @@ class HybridRetriever(BaseRetriever):
     k: int = 4
     candidates: int = MIN_CANDIDATES
 
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _revision: str | None = PrivateAttr(default=None)
-    _bm25: BM25Index | None = PrivateAttr(default=None)
-    _scripts: tuple[str, ...] = PrivateAttr(default=())
+    _keywords: KeywordIndex | None = PrivateAttr(default=None)
 
-    def _keyword_index(self) -> BM25Index:
-        revision = self.store.revision()
-        with self._lock:
-            if self._bm25 is None or revision != self._revision:
-                # Only the index is kept: the winners' texts are fetched by id per query, so
-                # memory does not hold a second copy of the store (a million passages: ~1 GB).
-                ids, texts, scripts = [], [], set()
-                for id_, text, meta in self.store.records():
-                    ids.append(id_)
-                    texts.append(keyword_text(text, meta.get("context")))
-                    scripts.add(str(meta.get("script", "")))
-                self._bm25 = BM25Index(ids, texts)
-                written = scripts - {""}  # passages ingested before scripts were recorded
-                self._scripts = tuple(sorted(written)) if len(written) > 1 else ()
-                self._revision = revision
-            return self._bm25
+    def _keyword_index(self) -> KeywordIndex:
+        self._keywords = self.store.keywords()
+        return self._keywords
+
+    @property
+    def _scripts(self) -> tuple[str, ...]:
+        """The store's writing systems, when it holds more than one (see the module doc)."""
+        written = set((self._keywords or self._keyword_index()).scripts) - {""}
+        return tuple(sorted(written)) if len(written) > 1 else ()
 
     def prepare(self) -> None:
         """Build the keyword index now rather than on the first question (for servers)."""
@@ -73,7 +61,7 @@ class HybridRetriever(BaseRetriever):
         Read from the index the last search used: answering calls this for every question
         word right after retrieval, so it must not ask the store for its revision each time.
         """
-        index = self._bm25 or self._keyword_index()
+        index = self._keywords or self._keyword_index()
         return index.idf(term)
 
     def _get_relevant_documents(
