@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: a free port and a running `rag serve`."""
+"""What the benchmark scripts share: a free port, a running `rag serve` or `chroma run`."""
 
 from __future__ import annotations
 
@@ -45,3 +45,52 @@ def start_serve(data_dir: Path, timeout: float = 120) -> tuple[subprocess.Popen[
         time.sleep(0.05)
     server.kill()
     raise SystemExit(f"rag serve did not answer within {timeout:g} s")
+
+
+def start_chroma(db: Path, timeout: float = 120) -> tuple[subprocess.Popen[bytes], int]:
+    """`chroma run` keeping its data in ``db``, on a free loopback port, once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chroma"),
+            "run",
+            "--path",
+            str(db),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
+                return server, port
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None:
+            break
+        time.sleep(0.1)
+    server.kill()
+    raise SystemExit(f"chroma run did not answer within {timeout:g} s")
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS), MB."""
+    return _status_mb("VmRSS:")
+
+
+def peak_rss_mb() -> float:
+    """This process's highest resident memory so far (VmHWM), MB."""
+    return _status_mb("VmHWM:")
+
+
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0

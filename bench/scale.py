@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ROOT, free_port
+from common import ROOT, rss_mb, start_chroma
 
 from ingest.indexer import Indexer
 from rag.api import Pipeline
@@ -72,13 +69,6 @@ VOCABULARY = [
     "smithy",
     "depot",
 ]
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def synthetic_text(rng: random.Random) -> str:
@@ -248,22 +238,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="rag-scale-"))
     db = args.db or root / "db"
-    port = free_port()
-    chroma = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "chroma"),
-            "run",
-            "--path",
-            str(db),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
+    chroma, port = start_chroma(db)
     settings = Settings(data_dir=root / "data", chroma_host="127.0.0.1", chroma_port=port)
     questions = [
         json.loads(line)["question"]
