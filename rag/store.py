@@ -160,16 +160,16 @@ class Store:
         """Tell every reader (and its keyword index) that the contents changed.
 
         The keyword index on disk takes in what this store wrote, if it matched the revision
-        before; otherwise the next reader rebuilds it.
+        before; otherwise the next reader rebuilds it. The index's lock is held from before
+        the new revision is written, so a reader that sees it waits for the update instead
+        of rebuilding the whole index.
         """
-        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
-        before = str(metadata.get(REVISION_KEY, ""))
-        metadata[REVISION_KEY] = revision = uuid.uuid4().hex
-        self._collection.modify(metadata=metadata)
         written, deleted = self._written, self._deleted
         self._written, self._deleted = {}, set()
+        revision = None
         try:
             with keyword_lock(self.settings.keywords_path):
+                before, revision = self._new_revision()
                 index = KeywordIndex.open(self.settings.keywords_path)
                 if index is None or index.revision != before or index.needs_compaction:
                     return  # rebuilt whole by the next reader
@@ -177,6 +177,16 @@ class Store:
                 self._keywords = index.update(added, sorted(deleted - written.keys()), revision)
         except OSError:  # a folder this process may not write: the next reader rebuilds
             log.warning("could not update the keyword index in %s", self.settings.keywords_path)
+            if revision is None:
+                self._new_revision()
+
+    def _new_revision(self) -> tuple[str, str]:
+        """Write a new revision; returns the one before and the new one."""
+        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
+        before = str(metadata.get(REVISION_KEY, ""))
+        metadata[REVISION_KEY] = revision = uuid.uuid4().hex
+        self._collection.modify(metadata=metadata)
+        return before, revision
 
     def keywords(self) -> KeywordIndex:
         """The keyword index of the collection as it is now (its revision read fresh).
