@@ -1,4 +1,8 @@
-"""Keyword search (BM25 with English stemming) over exactly what the store holds."""
+"""BM25 with English stemming, in memory: word rarity over texts that are not a store.
+
+``rag eval --answers`` weighs words by the passages an answers file came with. The store's
+own keyword index is kept on disk (``rag.retrieval.keywords``), which scores alike.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from rag.text import stemmer
 
 
 class BM25Index:
-    """An in-memory BM25 index; build it from the store's passages, search by ids."""
+    """An in-memory BM25 index over texts with ids; search by ids, or ask a term's idf."""
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
         import bm25s
