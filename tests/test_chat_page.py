@@ -33,6 +33,32 @@ def open_chat(browser: Any, url: str, **context: Any) -> Any:
     return page
 
 
+def test_a_question_asked_before_the_page_finished_loading_stays(
+    app_server: str, browser: Any
+) -> None:
+    """CI once typed faster than the page's load event, whose reply then emptied the chat."""
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    joins: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:  # the load event's; the question's go through
+        joins.append(route)
+        if len(joins) > 1:
+            route.continue_()
+
+    page.route("**/queue/join*", hold_the_first)
+    page.goto(app_server + "/")
+    box(page).wait_for(timeout=30_000)
+    box(page).fill(QUESTION)
+    box(page).press("Enter")
+    page.locator(".rag-answer").first.wait_for(timeout=30_000)
+    joins[0].continue_()  # the load event's reply comes after the answer
+    page.get_by_role("tab", name="Documents").click()  # it fills the table too: once there,
+    page.locator("#rag-documents .body-cell", has_text="sternik").first.wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Chat").click()  # the reply has been applied
+    assert page.locator(".rag-answer").count() == 1
+    assert "137 km" in page.locator(".rag-answer").first.inner_text()
+
+
 def box(page: Any) -> Any:
     return page.locator("#rag-question textarea").first
 

@@ -211,7 +211,10 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         # A reply the page was waiting for when it closed will never come.
         if messages and messages[-1]["content"] == PENDING:
             messages = messages[:-1]
-        shown = gr.update(value=messages, placeholder=_empty_state(rag_app))
+        placeholder = _empty_state(rag_app)
+        if not messages:  # nothing to restore: a question asked meanwhile stays on screen
+            return gr.update(placeholder=placeholder), gr.skip(), _table(rag_app)
+        shown = gr.update(value=messages, placeholder=placeholder)
         return shown, _cut(meta, len(messages)), _table(rag_app)
 
     secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
