@@ -34,17 +34,25 @@ def start_serve(data_dir: Path, timeout: float = 120) -> tuple[subprocess.Popen[
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    _wait_until_answering(server, url + "/api/health", started, timeout, "rag serve")
+    return server, url, time.perf_counter() - started
+
+
+def _wait_until_answering(
+    server: subprocess.Popen[bytes], url: str, started: float, timeout: float, name: str
+) -> None:
+    """Poll ``url`` until it answers 200; the process is killed if it exits or times out."""
     while time.perf_counter() - started < timeout:
         try:
-            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                return server, url, time.perf_counter() - started
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         if server.poll() is not None:
             break
         time.sleep(0.05)
     server.kill()
-    raise SystemExit(f"rag serve did not answer within {timeout:g} s")
+    raise SystemExit(f"{name} did not answer within {timeout:g} s")
 
 
 def start_chroma(db: Path, timeout: float = 120) -> tuple[subprocess.Popen[bytes], int]:
@@ -65,18 +73,9 @@ def start_chroma(db: Path, timeout: float = 120) -> tuple[subprocess.Popen[bytes
         stderr=subprocess.DEVNULL,
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
-                return server, port
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.1)
-    server.kill()
-    raise SystemExit(f"chroma run did not answer within {timeout:g} s")
+    heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    _wait_until_answering(server, heartbeat, time.perf_counter(), timeout, "chroma run")
+    return server, port
 
 
 def rss_mb() -> float:
