@@ -32,6 +32,7 @@ FORMAT = 1
 K1, B = 1.5, 0.75
 BATCH = 100_000  # passages per segment when a whole store is indexed (bounds build memory)
 MAX_SEGMENTS = 24  # more, and the next update rebuilds into few large ones
+MAX_CACHED_TERMS = 100_000  # idf lookups kept per index (a term costs ~100 bytes)
 
 
 @contextlib.contextmanager
@@ -77,7 +78,10 @@ class Segment:
         """Map a segment's arrays (nothing is read until a query touches it)."""
 
         def array(part: str) -> np.ndarray:
-            return cast(np.ndarray, np.load(folder / name / f"{part}.npy", mmap_mode="r"))
+            # A plain view of the map: slicing an np.memmap builds memmap objects, which cost
+            # a sixth of a served answer's CPU.
+            mapped = np.load(folder / name / f"{part}.npy", mmap_mode="r")
+            return cast(np.ndarray, mapped.view(np.ndarray))
 
         return cls(
             name,
@@ -157,6 +161,7 @@ class KeywordIndex:
         self.segments = [Segment.load(folder, s["name"], s["alive"]) for s in manifest["segments"]]
         self.passages = int(manifest["passages"])
         self.total_length = int(manifest["total_length"])
+        self._df: dict[int, int] = {}  # document frequency by term hash; the index never changes
 
     @property
     def revision(self) -> str:
@@ -253,7 +258,11 @@ class KeywordIndex:
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a stemmed term; highest for unseen terms."""
         hashed = term_hash(term)
-        df = sum(segment.postings(hashed)[0].size for segment in self.segments)
+        df = self._df.get(hashed)
+        if df is None:
+            if len(self._df) >= MAX_CACHED_TERMS:
+                self._df.clear()
+            df = self._df[hashed] = sum(s.postings(hashed)[0].size for s in self.segments)
         return _idf(self.passages, df)
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
