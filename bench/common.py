@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -21,14 +22,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_serve(data_dir: Path, timeout: float = 120) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_serve(
+    data_dir: Path, timeout: float = 120, args: Sequence[str] = ()
+) -> tuple[subprocess.Popen[bytes], str, float]:
     """`rag serve` on a free loopback port (rate limit off): the process, its URL, and the
-    seconds it took to answer /api/health."""
+    seconds it took to answer /api/health. ``args``: more options for `rag serve`."""
     port = free_port()
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_RATE_LIMIT_PER_MINUTE": "0"}
     started = time.perf_counter()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port)],
+        [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

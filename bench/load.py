@@ -2,10 +2,14 @@
 
 Run: .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--url URL] [--json out.json]
      .venv/bin/python bench/load.py --users 1,8,32 --seconds 20   (throughput by clients)
+     .venv/bin/python bench/load.py --workers 1,2 --users 16 --seconds 30 (one run each)
 
 Without --url it starts `rag serve` (offline answerer, rate limit off, fresh data folder) on
-a free loopback port. Each user asks questions one after another, alternating the JSON and
-the streaming endpoint. Prints requests, errors, throughput and latency percentiles.
+a free loopback port, once per --workers value, and warms it up first. Each user asks
+questions one after another, alternating the JSON and the streaming endpoint. Prints
+requests, errors, throughput, latency percentiles and the cores the server used (its
+processes' CPU time over the run's wall time), then each worker count's throughput as a
+ratio of the first's.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -80,29 +85,73 @@ async def run(url: str, users: int, seconds: float) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (a served app's answering workers)."""
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{task}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for kid in map(int, kids):
+            found += [kid, *_children(kid)]
+    return found
+
+
+def measure(url: str, users: int, seconds: float, pid: int | None) -> dict[str, Any]:
+    cpu = cpu_seconds(pid) if pid else 0.0
+    figures = asyncio.run(run(url, users, seconds))
+    if pid:
+        figures["server_cores"] = round((cpu_seconds(pid) - cpu) / figures["seconds"], 2)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", default="50", help="users, or several runs: 1,8,32")
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", default="1", help="answering processes: 1,2 for both")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds of load first")
     parser.add_argument("--url", help="An already running server (else one is started).")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    server = None
-    url = args.url
-    if url is None:
-        server, url, _ = start_serve(Path(tempfile.mkdtemp(prefix="rag-load-")) / "data")
     runs = []
-    try:
-        for users in (int(u) for u in args.users.split(",")):
-            figures = asyncio.run(run(url, users, args.seconds))
-            runs.append(figures)
-            for name, value in figures.items():
-                print(f"{name:<18}{value}")
-            print()
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(30)
+    for workers in (int(w) for w in args.workers.split(",")):
+        server = None
+        url = args.url
+        if url is None:
+            data = Path(tempfile.mkdtemp(prefix="rag-load-")) / "data"
+            server, url, _ = start_serve(data, args=["--workers", str(workers)])
+        try:
+            if args.warmup:
+                asyncio.run(run(url, 4, args.warmup))
+            for users in (int(u) for u in args.users.split(",")):
+                pid = server.pid if server else None
+                figures = {"workers": workers, **measure(url, users, args.seconds, pid)}
+                runs.append(figures)
+                for name, value in figures.items():
+                    print(f"{name:<18}{value}")
+                print()
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(30)
+    first = {r["users"]: r["throughput_per_s"] for r in runs if r["workers"] == runs[0]["workers"]}
+    for r in runs:
+        if r["workers"] != runs[0]["workers"]:
+            r["throughput_ratio"] = round(r["throughput_per_s"] / first[r["users"]], 2)
+            print(f"{r['workers']} workers, {r['users']} users: {r['throughput_ratio']}x")
     if args.json:
         args.json.write_text(json.dumps(runs[0] if len(runs) == 1 else runs, indent=2) + "\n")
     if any(r["errors"] for r in runs):

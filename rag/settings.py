@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     api_threads: int = Field(
         32, ge=1, le=512, description="REST requests answered at once (the rest wait their turn)."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes answering offline questions for 'rag serve' (one Python process "
+        "uses about one core); no effect with an LLM answerer, whose answers wait on the model.",
+    )
     allow_upload: bool = Field(True, description="Let chat users add documents.")
     max_upload_mb: int = Field(20, ge=1, le=1024, description="Largest accepted upload.")
     api_key: SecretStr | None = Field(
@@ -98,6 +105,13 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """Whether an LLM endpoint is set up (an API key, or a base URL of a local server)."""
         return bool(self.llm_base_url or os.environ.get("OPENAI_API_KEY"))
+
+    @property
+    def offline(self) -> bool:
+        """Whether the extractive answerer answers (no LLM chosen or configured)."""
+        if self.answerer == "auto":
+            return not self.llm_configured
+        return self.answerer == "extractive"
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

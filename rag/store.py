@@ -5,7 +5,9 @@ it): everything else reads and writes passages through ``Store``'s methods.
 
 Chroma's embedded mode is not process-safe, so an embedded store is guarded by a file lock:
 readers share it, a writer holds it alone, and a conflict is reported with the fix (run a
-Chroma server) instead of corrupting the index.
+Chroma server) instead of corrupting the index. The one exception is a follower
+(``Store.follow``): a process answering beside a served writer (``rag serve --workers``),
+which reopens the store after each of the writer's revisions, never while it writes.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypedDict, cast
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
@@ -82,6 +86,20 @@ def _lock(settings: Settings, write: bool) -> IO[str]:
     return handle
 
 
+@contextmanager
+def _writes(settings: Settings, write: bool) -> Iterator[None]:
+    """Embedded mode: a writer's changes and a follower's reload never overlap.
+
+    A follower reading Chroma's files while the writer flushes them could load a torn index.
+    """
+    if settings.chroma_host:
+        yield
+        return
+    with (settings.chroma_path / "rag.writes.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
+        yield
+
+
 def _client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
@@ -122,6 +140,7 @@ class Store:
         # What this store wrote since its last revision: the keyword index takes it in then.
         self._written: dict[str, tuple[str, str]] = {}  # id -> (keyword text, script)
         self._deleted: set[str] = set()
+        self._followed: str | None = None  # a follower's revision as last loaded
 
     @classmethod
     def open(cls, settings: Settings, *, write: bool = False) -> Store:
@@ -138,6 +157,54 @@ class Store:
                 lock.close()
             raise
         return cls(settings, client, collection, embedder, lock, sentences)
+
+    @classmethod
+    def follow(cls, settings: Settings) -> Store:
+        """Open to read beside the process writing the store, which may be running.
+
+        Embedded Chroma loads a collection's vectors once per process, so a follower does not
+        see the writer's later changes: ``catch_up`` reopens it after each new revision.
+        """
+        if settings.chroma_host:  # a server shows every client every change
+            return cls.open(settings)
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        with _writes(settings, write=False):
+            store = cls._reopen(settings)
+        return store
+
+    @classmethod
+    def _reopen(cls, settings: Settings) -> Store:
+        SharedSystemClient.clear_system_cache()  # else the client of the last load comes back
+        client = _client(settings)
+        settings = _adopt_stored_model(client, settings)
+        embedder = embedder_for(settings)
+        collection = _collection(client, settings, embedder, create=False)
+        sentences = _sentence_collection(client, settings, create=False)
+        store = cls(settings, client, collection, embedder, None, sentences)
+        store._followed = store.revision()
+        # Chroma reads a collection's vector index on its first query: do that now, while
+        # the writer waits, not later while it may be writing.
+        probe = embedder.embed_queries(["?"])
+        for loaded in (collection, sentences):
+            if loaded is not None:
+                loaded.query(query_embeddings=probe, n_results=1, include=[])
+        return store
+
+    def catch_up(self, always: bool = False) -> None:
+        """A follower reloads the store if the writer changed it since the last load.
+
+        ``always``: even before the writer's new revision says so.
+        """
+        if self._followed is None or (not always and self.revision() == self._followed):
+            return
+        with _writes(self.settings, write=False):
+            fresh = self._reopen(self.settings)
+        self._client, self._collection, self._sentences = (
+            fresh._client,
+            fresh._collection,
+            fresh._sentences,
+        )
+        self._followed = fresh._followed
 
     def close(self) -> None:
         """Release the embedded store's lock."""
@@ -185,7 +252,8 @@ class Store:
         metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
         before = str(metadata.get(REVISION_KEY, ""))
         metadata[REVISION_KEY] = revision = uuid.uuid4().hex
-        self._collection.modify(metadata=metadata)
+        with _writes(self.settings, write=True):
+            self._collection.modify(metadata=metadata)
         return before, revision
 
     def keywords(self) -> KeywordIndex:
@@ -267,31 +335,34 @@ class Store:
             (r[0], (keyword_text(r[1], r[2].get("context")), str(r[2].get("script", ""))))
             for r in records
         )
-        self._collection.upsert(
-            ids=[r[0] for r in records],
-            documents=[r[1] for r in records],
-            metadatas=[{**_NO_KEYS, **cast(dict[str, Any], r[2])} for r in records],
-            embeddings=list(vectors),
-        )
+        with _writes(self.settings, write=True):
+            self._collection.upsert(
+                ids=[r[0] for r in records],
+                documents=[r[1] for r in records],
+                metadatas=[{**_NO_KEYS, **cast(dict[str, Any], r[2])} for r in records],
+                embeddings=list(vectors),
+            )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove passages by id, with their sentences."""
         self._deleted.update(ids)
         for id_ in ids:
             self._written.pop(id_, None)
-        self._collection.delete(ids=list(ids))
-        if self._sentences is not None and ids:
-            self._sentences.delete(where=_of_passages(ids))
+        with _writes(self.settings, write=True):
+            self._collection.delete(ids=list(ids))
+            if self._sentences is not None and ids:
+                self._sentences.delete(where=_of_passages(ids))
 
     def upsert_sentences(self, sentences: Sequence[Sentence], vectors: Vectors) -> None:
         """Write the quotable sentences' vectors, so answering embeds only the question."""
         if self._sentences is None or not sentences:
             return
-        self._sentences.upsert(
-            ids=[f"{id_}@{start}-{end}" for id_, start, end in sentences],
-            metadatas=[{"passage": id_, "start": s, "end": e} for id_, s, e in sentences],
-            embeddings=list(vectors),
-        )
+        with _writes(self.settings, write=True):
+            self._sentences.upsert(
+                ids=[f"{id_}@{start}-{end}" for id_, start, end in sentences],
+                metadatas=[{"passage": id_, "start": s, "end": e} for id_, s, e in sentences],
+                embeddings=list(vectors),
+            )
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[Sentence, Any]:
         """The stored vector of each sentence of these passages (none for older stores)."""

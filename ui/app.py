@@ -10,6 +10,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from rag.answer import Answer, AnswerChunk
 from rag.errors import FeedbackError, RagError, outage
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
+from rag.pool import AnswerPool
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Record, Store
 
@@ -98,6 +100,7 @@ class App:
     settings: Settings
     store: Store
     feedback: FeedbackStore | None = None
+    pool: AnswerPool | None = None  # answering processes (``rag serve --workers``)
     _pipeline: Pipeline | None = field(default=None, repr=False)
     # The document list as of a store revision: every chat page load shows it, and building it
     # reads every passage.
@@ -117,8 +120,11 @@ class App:
         app = cls.open(settings, write=True)
         if app.store.count() == 0:
             app.ingest([DEFAULT_CORPUS])
-        # First questions then answer as fast as later ones (sentence vectors are cached).
-        threading.Thread(target=_warm, args=(app.pipeline,), name="warm", daemon=True).start()
+        if settings.workers > 1 and settings.offline:
+            app.pool = AnswerPool(app.store.settings, settings.workers)
+        else:
+            # First questions then answer as fast as later ones (sentence vectors are cached).
+            threading.Thread(target=_warm, args=(app.pipeline,), name="warm", daemon=True).start()
         app.feedback = FeedbackStore.open(settings) if settings.feedback else None
         return app
 
@@ -224,13 +230,14 @@ class App:
 
     def ask(self, question: Any, history: Any = None) -> Answer:
         """Answer, and keep the answer for rating."""
-        answer = self.pipeline.ask(question, history)
-        self._keep(answer, history)
-        return answer
+        *_, last = self._stream(question, history)
+        assert last.answer is not None  # the last chunk always carries the answer
+        self._keep(last.answer, history)
+        return last.answer
 
     def stream(self, question: Any, history: Any = None) -> Iterator[AnswerChunk]:
         """Stream an answer (the question is checked now), and keep it for rating."""
-        chunks = self.pipeline.stream(question, history)
+        chunks = self._stream(question, history)
 
         def kept() -> Iterator[AnswerChunk]:
             for chunk in chunks:
@@ -239,6 +246,23 @@ class App:
                 yield chunk
 
         return kept()
+
+    def _stream(self, question: Any, history: Any) -> Iterator[AnswerChunk]:
+        """The pipeline's chunks, worked out as they are read (in a worker when pooled).
+
+        A bad question is refused now, before any chunk is read.
+        """
+        if self.pool is None:
+            return self.pipeline.stream(question, history)
+        self.pipeline.request(question, history)
+        return self._pooled(self.pool, question, history)
+
+    def _pooled(self, pool: AnswerPool, question: Any, history: Any) -> Iterator[AnswerChunk]:
+        try:
+            chunks: Iterator[AnswerChunk] = iter(pool.stream(question, history))
+        except BrokenProcessPool:  # answered here this once, while new processes start
+            chunks = self.pipeline.stream(question, history)
+        yield from chunks
 
     def _keep(self, answer: Answer, history: Any) -> None:
         if self.feedback is None:
@@ -283,7 +307,9 @@ class App:
         return outage(exc, self.settings)
 
     def close(self) -> None:
-        """Release the store and the ratings database."""
+        """Stop the answering processes; release the store and the ratings database."""
+        if self.pool is not None:
+            self.pool.close()
         self.store.close()
         if self.feedback is not None:
             self.feedback.close()

@@ -400,8 +400,13 @@ def _fmt_metric(value: Any) -> str:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes answering offline questions, one per core to use [RAG_WORKERS, 1].",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
     """Serve the chat, the REST API and the embeddable widget (ingests the article if empty).
 
     Example: rag serve --port 7860, then open http://127.0.0.1:7860/
@@ -411,6 +416,10 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from ui.server import create_app
 
     settings = _settings(ctx)
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    if settings.workers > 1 and not settings.offline:
+        click.echo("note: --workers has no effect with an LLM answerer", err=True)
     _log_warnings()
     app = create_app(settings, host=host)
     url = f"http://{host}:{port}"

@@ -26,10 +26,7 @@ def make_answerer(
     from rag.answering.extractive import ExtractiveAnswerer
 
     extractive = ExtractiveAnswerer(embedder, idf, store)
-    choice = settings.answerer
-    if choice == "auto":
-        choice = "openai" if settings.llm_configured else "extractive"
-    if choice == "extractive":
+    if settings.offline:
         return extractive
     from rag.answering.fallback import FallbackAnswerer
     from rag.answering.generative import GenerativeAnswerer
