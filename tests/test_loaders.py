@@ -58,6 +58,20 @@ def test_html_keeps_main_text_only(tmp_path: Path) -> None:
     assert "\n\n" in document.text  # paragraphs stay paragraphs
 
 
+def test_a_year_in_an_html_page_is_not_taken_for_its_date(tmp_path: Path) -> None:
+    """trafilatura's extensive date search made a footer's copyright year the page's date."""
+    path = tmp_path / "child_process.html"
+    paragraph = "<p>The child_process module spawns subprocesses much like popen(3) does. " * 3
+    path.write_text(
+        "<html><head><title>Child processes</title></head><body><main><h1>Child processes</h1>"
+        f"{paragraph}</p><p>Windows 2000 and later are supported.</p></main>"
+        "<footer>Copyright OpenJS Foundation 2001. All rights reserved.</footer></body></html>"
+    )
+    document = load(path)
+    assert "spawns subprocesses" in document.text
+    assert document.date is None
+
+
 def test_tiny_html_falls_back_to_visible_text(tmp_path: Path) -> None:
     path = tmp_path / "tiny.html"
     path.write_text("<html><body><script>x()</script><p>Just one line.</p></body></html>")
