@@ -119,7 +119,10 @@ def load_html(path: Path) -> LoadedDocument:
         include_tables=True,
         include_images=False,
         include_links=False,
-        deduplicate=True,
+        # Not trafilatura's deduplication: it drops a paragraph once a process-wide cache
+        # has seen it a few times, so a page read again, or a notice every page shares,
+        # lost text depending on what the server had read before.
+        deduplicate=False,
         # The page's own metadata and markup only: the extensive search guessed a date from
         # any year in the text (a footer's copyright year became 2001-01-01) for 30 of 145
         # real documentation pages, and cost a tenth of the parsing time.

@@ -72,6 +72,19 @@ def test_a_year_in_an_html_page_is_not_taken_for_its_date(tmp_path: Path) -> Non
     assert document.date is None
 
 
+def test_an_html_page_reads_the_same_whatever_was_read_before(tmp_path: Path) -> None:
+    """trafilatura's deduplication dropped paragraphs its process-wide cache had seen."""
+    shared = "<p>Every page of this handbook carries the same safety notice about the border.</p>"
+    texts = []
+    for n in range(5):
+        path = tmp_path / f"page{n}.html"
+        own = f"<p>Page {n} tells how the Uzbek-Afghan border of 137 km is guarded by day.</p>"
+        path.write_text(f"<html><body><article>{own * 2}{shared}</article></body></html>")
+        texts.append(load(path).text)
+        assert "same safety notice" in texts[-1], texts[-1]
+    assert [load(tmp_path / "page0.html").text for _ in range(4)] == [texts[0]] * 4
+
+
 def test_tiny_html_falls_back_to_visible_text(tmp_path: Path) -> None:
     path = tmp_path / "tiny.html"
     path.write_text("<html><body><script>x()</script><p>Just one line.</p></body></html>")
