@@ -95,7 +95,11 @@ def main() -> None:
         again = Indexer(store).ingest([corpus])
         reingest_s = time.perf_counter() - started
         stored = store.count()
-    assert first.total("added") == len(texts) == stored and again.total("added") == 0
+    counts = (first.total("added"), len(texts), stored, again.total("added"))
+    assert counts[0] == counts[1] == counts[2] and counts[3] == 0, (
+        "added, passages chunked, stored, added again",
+        counts,
+    )
 
     figures = {
         "files": files,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -33,8 +32,8 @@ def _start(settings: Settings) -> None:
     _pipeline.warm()
 
 
-def _ready() -> int:
-    return os.getpid()
+def _ready() -> None:
+    """Nothing: submitted N times at once, it makes the pool start all N processes."""
 
 
 def _answer(question: str, history: Sequence[Turn] | None) -> list[AnswerChunk]:
@@ -68,8 +67,7 @@ class AnswerPool:
             initializer=_start,
             initargs=(self.settings,),
         )
-        # Processes start as tasks arrive; N at once start all N, each warming its pipeline.
-        for _ in range(self.workers):
+        for _ in range(self.workers):  # each warms its pipeline as it starts
             executor.submit(_ready)
         return executor
 

@@ -169,15 +169,14 @@ class Store:
             return cls.open(settings)
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         with _writes(settings, write=False):
-            store = cls._reopen(settings)
-        return store
+            return cls._reopen(settings)
 
     @classmethod
-    def _reopen(cls, settings: Settings) -> Store:
+    def _reopen(cls, settings: Settings, embedder: Embedder | None = None) -> Store:
         SharedSystemClient.clear_system_cache()  # else the client of the last load comes back
         client = _client(settings)
         settings = _adopt_stored_model(client, settings)
-        embedder = embedder_for(settings)
+        embedder = embedder or embedder_for(settings)
         collection = _collection(client, settings, embedder, create=False)
         sentences = _sentence_collection(client, settings, create=False)
         store = cls(settings, client, collection, embedder, None, sentences)
@@ -198,7 +197,7 @@ class Store:
         if self._followed is None or (not always and self.revision() == self._followed):
             return
         with _writes(self.settings, write=False):
-            fresh = self._reopen(self.settings)
+            fresh = self._reopen(self.settings, self.embedder)
         self._client, self._collection, self._sentences = (
             fresh._client,
             fresh._collection,
