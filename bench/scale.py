@@ -28,6 +28,7 @@ from common import ROOT, rss_mb, start_chroma
 
 from ingest.indexer import Indexer
 from rag.api import Pipeline
+from rag.documents import refresh as refresh_documents
 from rag.evaluation.metrics import percentile
 from rag.retrieval.hybrid import reciprocal_rank_fusion
 from rag.settings import DEFAULT_CORPUS, Settings
@@ -85,6 +86,7 @@ def grow(store: Store, target: int, pool: tuple[list[str], np.ndarray], rng: ran
     noise = np.random.default_rng(rng.randint(0, 2**31))
     have = store.count()
     batch = store.batch_size
+    sources: set[str] = set()
     while have < target:
         n = min(batch, target - have)
         picks = [rng.randrange(len(texts)) for _ in range(n)]
@@ -106,7 +108,9 @@ def grow(store: Store, target: int, pool: tuple[list[str], np.ndarray], rng: ran
             for i in range(n)
         ]
         store.upsert(records, chosen)
+        sources.update(str(r[2]["source"]) for r in records)
         have += n
+    refresh_documents(store, sources)  # as ingest would: the documents list shows them
     store.bump_revision()
 
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from rag.documents import source_key
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def source_key(source: str) -> str:
-    """A short stable key for a document's source path."""
-    return _digest(source)
 
 
 def chunk_ids(source: str, texts: Sequence[str]) -> list[str]:
@@ -26,3 +23,6 @@ def chunk_ids(source: str, texts: Sequence[str]) -> list[str]:
         suffix = f"-{seen[digest]}" if seen[digest] > 1 else ""
         ids.append(f"{key}-{digest}{suffix}")
     return ids
+
+
+__all__ = ["chunk_ids", "source_key"]

@@ -16,6 +16,7 @@ from typing import Any, cast
 from ingest.chunking import Chunk, Chunker
 from ingest.ids import chunk_ids
 from ingest.loaders import LOADERS, LoadedDocument, LoadError, load
+from rag import documents
 from rag.retrieval.passages import embedded_text, quotable_spans
 from rag.store import PassageMeta, Record, Store
 from rag.text import script_of
@@ -169,9 +170,14 @@ class Indexer:
         flush()
         if prune:
             report.files.extend(self.prune())
-        if any(f.changed for f in report.files):
-            self.store.bump_revision()
+        self._changed([f.path for f in report.files if f.changed])
         return report
+
+    def _changed(self, sources: Sequence[str]) -> None:
+        """After writing: the changed documents' summaries, then the store's new revision."""
+        if sources:
+            documents.refresh(self.store, sources)
+            self.store.bump_revision()
 
     def _plan(self, path: Path, shown: str) -> _Plan:
         """What must change in the store for one file (nothing is written yet)."""
@@ -245,8 +251,7 @@ class Indexer:
         """Ingest one file under the name it was shown with before (see ``discover``)."""
         plan = self._plan(path, shown)
         self._write([plan])
-        if plan.result.changed:
-            self.store.bump_revision()
+        self._changed([plan.result.path] if plan.result.changed else [])
         return plan.result
 
     def remove(self, source: str) -> FileResult:
@@ -258,8 +263,7 @@ class Indexer:
         batch = min(EMBED_BATCH, self.store.batch_size)
         for lo in range(0, len(ids), batch):
             self.store.delete(ids[lo : lo + batch])
-        if ids:
-            self.store.bump_revision()
+        self._changed([source] if ids else [])
         return FileResult(source, removed=len(ids))
 
     def prune(self) -> list[FileResult]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, TypedDict, cast
 
 import chromadb
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.shared_system_client import SharedSystemClient
@@ -59,6 +60,8 @@ class PassageMeta(TypedDict, total=False):
 Record = tuple[str, str, PassageMeta]  # id, text, metadata
 Sentence = tuple[str, int, int]  # passage id, start, end (offsets into the passage text)
 SENTENCES = ".sentences"  # suffix of the collection holding each passage's sentence vectors
+DOCUMENTS = ".documents"  # suffix of the one holding each document's summary (rag.documents)
+LISTED_KEY = "rag_documents_listed"  # set once every document has its summary
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
@@ -129,11 +132,15 @@ class Store:
         embedder: Embedder,
         lock: IO[str] | None = None,
         sentences: Collection | None = None,
+        documents: Collection | None = None,
+        writable: bool = False,
     ) -> None:
         self.settings = settings
         self._client = client
         self._collection = collection
         self._sentences = sentences
+        self._documents = documents
+        self.writable = writable  # opened to write (embedded: holding the lock alone)
         self.embedder = embedder
         self._lock = lock
         self._keywords: KeywordIndex | None = None
@@ -152,11 +159,12 @@ class Store:
             embedder = embedder_for(settings)
             collection = _collection(client, settings, embedder, create=write)
             sentences = _sentence_collection(client, settings, create=write)
+            documents = _side_collection(client, settings, DOCUMENTS, create=write)
         except BaseException:
             if lock:
                 lock.close()
             raise
-        return cls(settings, client, collection, embedder, lock, sentences)
+        return cls(settings, client, collection, embedder, lock, sentences, documents, write)
 
     @classmethod
     def follow(cls, settings: Settings) -> Store:
@@ -376,6 +384,42 @@ class Store:
             for m, vector in zip(metadatas, vectors, strict=True)
         }
 
+    def document_summaries(self) -> list[tuple[str, dict[str, Any]]] | None:
+        """Each document's summary by its id; None until every document has one."""
+        metadata = self._client.get_collection(self.settings.collection).metadata or {}
+        if self._documents is None or not metadata.get(LISTED_KEY):
+            return None
+        found: list[tuple[str, dict[str, Any]]] = []
+        while True:
+            page = self._documents.get(limit=PAGE, offset=len(found), include=["metadatas"])
+            metadatas = page["metadatas"] or []
+            found.extend((id_, dict(metadatas[i] or {})) for i, id_ in enumerate(page["ids"]))
+            if len(page["ids"]) < PAGE:
+                return found
+
+    def write_document_summaries(
+        self,
+        put: Sequence[tuple[str, dict[str, Any]]],
+        drop: Sequence[str],
+        complete: bool = False,
+    ) -> None:
+        """Write and delete document summaries; ``complete``: now every document has one."""
+        if self._documents is None:  # a reader of a store from before them
+            return
+        with _writes(self.settings, write=True):
+            for lo in range(0, len(put), self.batch_size):
+                part = put[lo : lo + self.batch_size]
+                self._documents.upsert(
+                    ids=[id_ for id_, _ in part],
+                    metadatas=[summary for _, summary in part],
+                    embeddings=np.ones((len(part), 1), dtype=np.float32),  # nothing searches
+                )
+            if drop:
+                self._documents.delete(ids=list(drop))
+            if complete:
+                collection = self._client.get_collection(self.settings.collection)
+                self._collection.modify(metadata={**(collection.metadata or {}), LISTED_KEY: "1"})
+
     def passage_ids(self, where: dict[str, Any] | None = None) -> list[str]:
         """The ids of the passages matching ``where`` (no text or metadata is fetched)."""
         ids: list[str] = []
@@ -436,6 +480,19 @@ def _adopt_stored_model(client: ClientAPI, settings: Settings) -> Settings:
     return settings
 
 
+def _side_collection(
+    client: ClientAPI, settings: Settings, suffix: str, *, create: bool
+) -> Collection | None:
+    """A collection kept beside the passages' (absent in stores built before it existed)."""
+    name = settings.collection[: 512 - len(suffix)] + suffix
+    if create:
+        return client.get_or_create_collection(name, embedding_function=None)
+    try:
+        return client.get_collection(name)
+    except NotFoundError:
+        return None
+
+
 def _sentence_collection(
     client: ClientAPI, settings: Settings, *, create: bool
 ) -> Collection | None:
@@ -472,7 +529,11 @@ def _collection(
         )
         return client.create_collection(
             name,
-            metadata={MODEL_KEY: embedder.model_id, REVISION_KEY: uuid.uuid4().hex},
+            metadata={
+                MODEL_KEY: embedder.model_id,
+                REVISION_KEY: uuid.uuid4().hex,
+                LISTED_KEY: "1",  # empty: every document (none) has its summary
+            },
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=function,  # type: ignore[arg-type]
         )

@@ -15,7 +15,9 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from ingest.ids import source_key
+from rag.documents import DocumentInfo, document_info
 from rag.settings import DEFAULT_CORPUS, Settings
+from rag.store import DOCUMENTS, LISTED_KEY, Record
 from tests.conftest import running_app
 from ui.api import build_router, install_error_handlers
 from ui.app import App
@@ -200,3 +202,75 @@ def test_the_app_methods_the_chat_page_calls(tmp_path: Path) -> None:
         found = rag_app.reingest_document(kiln.id)
         assert found is not None and found[1].unchanged == 1 and not found[1].changed
         assert kiln in rag_app.document_list()  # same source, same added_at
+
+
+def scanned(store: object) -> list[DocumentInfo]:
+    """The documents list made the old way, from every passage."""
+    by_origin: dict[str, list[Record]] = {}
+    for record in store.records():  # type: ignore[attr-defined]
+        by_origin.setdefault(str(record[2]["source"]), []).append(record)
+    found = [document_info(origin, records) for origin, records in by_origin.items()]
+    return sorted(found, key=lambda d: (d.title.casefold(), d.id))
+
+
+def no_scans(monkeypatch: pytest.MonkeyPatch, store: object) -> None:
+    """From here on, reading every passage of the store fails the test."""
+    records = store.records  # type: ignore[attr-defined]
+
+    def one_document_only(where: dict[str, object] | None = None) -> Iterator[Record]:
+        assert where is not None, "the documents list read every passage"
+        return records(where)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(store, "records", one_document_only)
+
+
+def test_the_documents_list_reads_no_passage_and_follows_every_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 1e6 passages, reading them all for the list kept a restart from answering for 90 s."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "zorb.txt").write_bytes(ZORB)
+    (notes / "quince.txt").write_bytes(QUINCE)
+    settings = Settings(data_dir=tmp_path / "data")
+    with App.open(settings, write=True) as rag_app:
+        rag_app.ingest([notes])
+        expected = scanned(rag_app.store)
+        no_scans(monkeypatch, rag_app.store)
+        assert rag_app.document_list() == expected and len(expected) == 2
+        zorb = next(d for d in expected if d.filename == "zorb.txt")
+        (notes / "zorb.txt").write_bytes(ZORB + b"\n\nIts locks lift boats 9 metres.\n\n" * 40)
+        assert rag_app.reingest_document(zorb.id) is not None
+        monkeypatch.undo()
+        grown, expected = expected, scanned(rag_app.store)
+        assert grown != expected  # more passages, a later added_at
+        no_scans(monkeypatch, rag_app.store)
+        assert rag_app.document_list() == expected
+        assert rag_app.remove_document(zorb.id) is not None
+        assert [d.filename for d in rag_app.document_list()] == ["quince.txt"]
+    monkeypatch.undo()
+    with App.open(settings) as reader:  # another process's view: the same list
+        no_scans(monkeypatch, reader.store)
+        assert [d.filename for d in reader.document_list()] == ["quince.txt"]
+
+
+def test_a_store_from_before_the_list_is_scanned_once_by_its_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    with App.open(settings, write=True) as rag_app:
+        rag_app.add_document("zorbistan.txt", ZORB)
+        expected = rag_app.document_list()
+        # What a store written before the list existed looks like: no summaries, no mark.
+        store = rag_app.store
+        store._client.delete_collection(settings.collection + DOCUMENTS)  # type: ignore[attr-defined]
+        metadata = dict(store._collection.metadata)  # type: ignore[attr-defined]
+        del metadata[LISTED_KEY]
+        store._collection.modify(metadata=metadata)  # type: ignore[attr-defined]
+    with App.open(settings) as reader:  # a reader scans, and writes nothing
+        assert reader.document_list() == expected
+    with App.open(settings, write=True) as writer:  # the writer scans once and keeps it
+        assert writer.document_list() == expected
+    with App.open(settings) as reader:
+        no_scans(monkeypatch, reader.store)
+        assert reader.document_list() == expected

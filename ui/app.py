@@ -11,16 +11,16 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.documents import Document
 
-from ingest.ids import source_key
 from ingest.indexer import FileResult, Indexer, IngestReport
 from ingest.loaders import LoadError, load
 from rag.answer import Answer, AnswerChunk
+from rag.documents import DocumentInfo, ListedDocument, document_info, listing, passages
 from rag.errors import FeedbackError, RagError, outage
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
@@ -31,48 +31,11 @@ from rag.store import Record, Store
 log = logging.getLogger(__name__)
 _ingest_lock = threading.Lock()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-DOCUMENT_ID = re.compile(r"[0-9a-f]{16}")  # ``ingest.ids.source_key``: passage ids start with it
-_TYPES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".htm": "html"}
+DOCUMENT_ID = re.compile(r"[0-9a-f]{16}")  # ``source_key``: passage ids start with it
 
 
 class FileGone(RagError):
     """A stored document's file is no longer where it was ingested from."""
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """One stored document, as the documents list shows it (never a server folder)."""
-
-    id: str  # ``source_key`` of its source: the first part of each of its passage ids
-    title: str
-    date: str | None
-    type: str  # txt, md, html or pdf
-    passages: int
-    added_at: str | None  # when its current version was stored (ISO 8601 UTC); None: unknown
-    source: str  # the path as ingested: a file's name, or a folder's name and the path inside
-    filename: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """As JSON for the API."""
-        return asdict(self)
-
-
-def document_info(source: str, records: Sequence[Record]) -> DocumentInfo:
-    """What the list shows for the document stored from ``source`` with these passages."""
-    meta = records[0][2]
-    filename = str(meta.get("filename") or Path(source).name)
-    suffix = Path(source).suffix.lower()
-    stamps = [str(r[2]["added_at"]) for r in records if r[2].get("added_at")]
-    return DocumentInfo(
-        id=source_key(source),
-        title=str(meta.get("title") or filename),
-        date=str(meta["date"]) if meta.get("date") else None,
-        type=_TYPES.get(suffix, suffix.lstrip(".")),
-        passages=len(records),
-        added_at=max(stamps) if stamps else None,  # a changed file's newest passages
-        source=str(meta.get("path") or filename),
-        filename=filename,
-    )
 
 
 def _warm(pipeline: Pipeline) -> None:
@@ -104,7 +67,7 @@ class App:
     _pipeline: Pipeline | None = field(default=None, repr=False)
     # The document list as of a store revision: every chat page load shows it, and building it
     # reads every passage.
-    _listed: tuple[str, list[DocumentInfo]] | None = field(default=None, repr=False)
+    _listed: tuple[str, list[ListedDocument]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, write: bool = False) -> App:
@@ -162,19 +125,21 @@ class App:
 
     def document_list(self) -> list[DocumentInfo]:
         """Every stored document, by title (then id, so the order is stable)."""
+        return [d.info for d in self._listing()]
+
+    def _listing(self) -> list[ListedDocument]:
         revision = self.store.revision()
         if self._listed is None or self._listed[0] != revision:
-            found = [document_info(source, records) for source, records in self.documents().items()]
-            self._listed = (revision, sorted(found, key=lambda d: (d.title.casefold(), d.id)))
-        return list(self._listed[1])
+            self._listed = (revision, listing(self.store))
+        return self._listed[1]
 
-    def _document(self, doc_id: str) -> tuple[str, list[Record]] | None:
+    def document_passages(self, doc_id: str) -> tuple[str, list[Record]] | None:
         """The source and passages of the document with this id, or None."""
         if not DOCUMENT_ID.fullmatch(doc_id):
             return None
-        for source, records in self.documents().items():
-            if source_key(source) == doc_id:
-                return source, records
+        for document in self._listing():
+            if document.info.id == doc_id:
+                return document.origin, passages(self.store, document.origin)
         return None
 
     def _uploaded(self, source: str) -> Path | None:
@@ -190,7 +155,7 @@ class App:
         elsewhere stays where it is (``rag ingest`` of it brings the document back).
         """
         with _ingest_lock:
-            found = self._document(doc_id)
+            found = self.document_passages(doc_id)
             if found is None:
                 return None
             source, records = found
@@ -210,7 +175,7 @@ class App:
         the file is no longer there (the stored passages stay).
         """
         with _ingest_lock:
-            found = self._document(doc_id)
+            found = self.document_passages(doc_id)
             if found is None:
                 return None
             source, records = found

@@ -22,7 +22,6 @@ from mcp.server.mcpserver.exceptions import (
 from mcp.types import Resource as MCPResource
 from pydantic import ValidationError
 
-from ingest.ids import source_key
 from rag.conversation import parse_history, validate_question
 from rag.errors import QuestionError
 from rag.retrieval.sources import passage_in_context, piece_together
@@ -75,21 +74,17 @@ class DocumentsServer(MCPServer):
 
     async def list_resources(self) -> list[MCPResource]:
         """The documents in the store now (ingest may have added some since start)."""
-        documents = await anyio.to_thread.run_sync(self.rag_app.documents)
-        listed = []
-        for source, records in documents.items():
-            meta = records[0][2]
-            title = str(meta.get("title") or meta.get("filename") or "document")
-            listed.append(
-                MCPResource(
-                    uri=f"rag://documents/{source_key(source)}",
-                    name=str(meta.get("filename") or title),
-                    title=title,
-                    description=f"{len(records)} passages"
-                    + (f", dated {meta['date']}" if meta.get("date") else ""),
-                    mime_type="text/plain",
-                )
+        documents = await anyio.to_thread.run_sync(self.rag_app.document_list)
+        listed = [
+            MCPResource(
+                uri=f"rag://documents/{d.id}",
+                name=d.filename,
+                title=d.title,
+                description=f"{d.passages} passages" + (f", dated {d.date}" if d.date else ""),
+                mime_type="text/plain",
             )
+            for d in documents
+        ]
         return [*await super().list_resources(), *listed]
 
 
@@ -153,14 +148,14 @@ def build_mcp(rag_app: App) -> DocumentsServer:
         mime_type="text/plain",
     )
     async def document(key: str) -> str:
-        documents = await anyio.to_thread.run_sync(rag_app.documents)
-        for source, records in documents.items():
-            if source_key(source) == key:
-                meta = records[0][2]
-                heading = str(meta.get("title") or meta.get("filename") or "document")
-                _, text = piece_together((int(m.get("start", 0)), t) for _, t, m in records)
-                return f"{heading}\n\n{text}"
-        raise ResourceNotFoundError(f"no document with key {key[:100]!r}")
+        found = await anyio.to_thread.run_sync(rag_app.document_passages, key)
+        if found is None:
+            raise ResourceNotFoundError(f"no document with key {key[:100]!r}")
+        records = found[1]
+        meta = records[0][2]
+        heading = str(meta.get("title") or meta.get("filename") or "document")
+        _, text = piece_together((int(m.get("start", 0)), t) for _, t, m in records)
+        return f"{heading}\n\n{text}"
 
     return server
 
