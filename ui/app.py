@@ -65,8 +65,7 @@ class App:
     feedback: FeedbackStore | None = None
     pool: AnswerPool | None = None  # answering processes (``rag serve --workers``)
     _pipeline: Pipeline | None = field(default=None, repr=False)
-    # The document list as of a store revision: every chat page load shows it, and building it
-    # reads every passage.
+    # The document list as of a store revision: every chat page load shows it.
     _listed: tuple[str, list[ListedDocument]] | None = field(default=None, repr=False)
 
     @classmethod
