@@ -62,6 +62,7 @@ Sentence = tuple[str, int, int]  # passage id, start, end (offsets into the pass
 SENTENCES = ".sentences"  # suffix of the collection holding each passage's sentence vectors
 DOCUMENTS = ".documents"  # suffix of the one holding each document's summary (rag.documents)
 LISTED_KEY = "rag_documents_listed"  # set once every document has its summary
+WRITING_KEY = "rag_writing"  # set from a writer's first change to its new revision
 MODEL_KEY = "rag_embedding_model"
 REVISION_KEY = "rag_revision"
 PAGE = 5000
@@ -148,6 +149,7 @@ class Store:
         self._written: dict[str, tuple[str, str]] = {}  # id -> (keyword text, script)
         self._deleted: set[str] = set()
         self._followed: str | None = None  # a follower's revision as last loaded
+        self._writing = False  # this store has marked the collection (WRITING_KEY)
 
     @classmethod
     def open(cls, settings: Settings, *, write: bool = False) -> Store:
@@ -164,7 +166,37 @@ class Store:
             if lock:
                 lock.close()
             raise
-        return cls(settings, client, collection, embedder, lock, sentences, documents, write)
+        store = cls(settings, client, collection, embedder, lock, sentences, documents, write)
+        if write and (collection.metadata or {}).get(WRITING_KEY):
+            store._recover()
+        return store
+
+    def _recover(self) -> None:
+        """After a writer that stopped between its changes and its new revision (killed).
+
+        What it wrote is in the store, but not in the keyword index or the documents list,
+        and the next revision's update would not bring it in: a new revision makes the next
+        reader rebuild the index, and the writer lists the documents by reading them again.
+        """
+        log.warning(
+            "an ingest stopped before it finished: the keyword index and the documents list "
+            "are rebuilt from the store"
+        )
+        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
+        for key in (WRITING_KEY, LISTED_KEY):
+            metadata.pop(key, None)
+        metadata[REVISION_KEY] = uuid.uuid4().hex
+        with _writes(self.settings, write=True):
+            self._collection.modify(metadata=metadata)
+
+    def _mark_writing(self) -> None:
+        """Before this writer's first change since its last revision: see ``_recover``."""
+        if self._writing:
+            return
+        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
+        with _writes(self.settings, write=True):
+            self._collection.modify(metadata={**metadata, WRITING_KEY: "1"})
+        self._writing = True
 
     @classmethod
     def follow(cls, settings: Settings) -> Store:
@@ -259,8 +291,10 @@ class Store:
         metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
         before = str(metadata.get(REVISION_KEY, ""))
         metadata[REVISION_KEY] = revision = uuid.uuid4().hex
+        metadata.pop(WRITING_KEY, None)  # what it marked is now in the revision
         with _writes(self.settings, write=True):
             self._collection.modify(metadata=metadata)
+        self._writing = False
         return before, revision
 
     def keywords(self) -> KeywordIndex:
@@ -338,6 +372,7 @@ class Store:
         Chroma's upsert merges an existing passage's metadata with the new keys; a key given
         as None is deleted, so every known key a record lacks is sent as None.
         """
+        self._mark_writing()
         self._written.update(
             (r[0], (keyword_text(r[1], r[2].get("context")), str(r[2].get("script", ""))))
             for r in records
@@ -352,6 +387,7 @@ class Store:
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove passages by id, with their sentences."""
+        self._mark_writing()
         self._deleted.update(ids)
         for id_ in ids:
             self._written.pop(id_, None)

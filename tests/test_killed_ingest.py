@@ -1,5 +1,6 @@
 """`rag ingest` killed with SIGKILL at random points, then run again: the store ends with exactly
-the passages the files hold, by id and by text; none missing, none twice, none stale.
+the passages the files hold, by id and by text; none missing, none twice, none stale; and the
+keyword index and the documents list hold them all too.
 """
 
 import os
@@ -15,6 +16,7 @@ from ingest.loaders import load
 from rag.settings import Settings
 from rag.store import Store
 from tests.helpers import RAG
+from ui.app import App
 
 WORDS = [
     "river",
@@ -91,6 +93,12 @@ def test_an_ingest_killed_at_random_points_converges(tmp_path: Path) -> None:
     write_corpus(corpus, files=24, seed=seed)
     settings = Settings(data_dir=tmp_path / "data")
     env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir)}
+    # A store that has a keyword index on disk already: the killed runs' passages must get in.
+    first = subprocess.run(
+        [RAG, "ingest", str(corpus / "log-00.txt")], env=env, capture_output=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert subprocess.run([RAG, "search", "ferry"], env=env, capture_output=True).returncode == 0
     counts = []
     for attempt in range(3):
         if attempt == 2:  # a file changes between runs: its old passages must go
@@ -124,3 +132,9 @@ def test_an_ingest_killed_at_random_points_converges(tmp_path: Path) -> None:
         [RAG, "search", "ferry signal changed", "-k", "1"], env=env, capture_output=True, text=True
     )
     assert search.returncode == 0 and "The ferry signal changed." in search.stdout, search.stderr
+    # Every passage is in the keyword index, and every file in the documents list.
+    with App.open(settings) as app:
+        assert app.store.keywords().passages == len(wanted), f"keyword index (seed {seed})"
+        listed = {d.filename: d.passages for d in app.document_list()}
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    assert listed == {p.name: len(chunker.chunk(load(p))) for p in corpus.glob("*.txt")}
