@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,6 +82,25 @@ def start_chroma(db: Path, timeout: float = 120) -> tuple[subprocess.Popen[bytes
     heartbeat = f"http://127.0.0.1:{port}/api/v2/heartbeat"
     _wait_until_answering(server, heartbeat, time.perf_counter(), timeout, "chroma run")
     return server, port
+
+
+@contextmanager
+def chroma_running(db: Path) -> Iterator[int]:
+    """`chroma run` on ``db`` (see ``start_chroma``) for the block; yields its port."""
+    server, port = start_chroma(db)
+    try:
+        yield port
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+def record(results: list[dict[str, Any]], figures: dict[str, Any], path: Path | None) -> None:
+    """Keep one run's figures: printed as a JSON line, and all so far written to ``path``."""
+    results.append(figures)
+    print(json.dumps(figures), flush=True)
+    if path:
+        path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def rss_mb() -> float:

@@ -44,14 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ROOT, peak_rss_mb, rss_mb, start_chroma
-from scale import grow, synthetic_text
+from common import ROOT, chroma_running, peak_rss_mb, record, rss_mb
+from scale import grown, summary
 
-from ingest.indexer import Indexer
 from rag.embeddings import Embedder, Vectors
-from rag.evaluation.metrics import first_hit, percentile, recall_at_k
+from rag.evaluation.metrics import first_hit, recall_at_k
 from rag.retrieval.hybrid import HybridRetriever
-from rag.settings import DEFAULT_CORPUS, Settings
+from rag.settings import Settings
 from rag.store import PAGE, Store
 
 K = 4
@@ -151,10 +150,6 @@ def ask(retriever: Any, question: str) -> tuple[float, list[str]]:
     return elapsed, [d.page_content for d in documents[:K]]
 
 
-def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(statistics.median(values), 2), "p95": round(percentile(values, 95), 2)}
-
-
 def side_process(side: str, settings: Settings, questions: list[str]) -> dict[str, float]:
     """One side alone: build, the questions twice; its memory (run with --side)."""
     store, _ = open_store(settings)
@@ -213,7 +208,7 @@ def measure(store: Store, embedder: QuestionVectors, rows: list[dict[str, Any]])
     return figures
 
 
-def run_side(side: str, settings: Settings, size: int) -> dict[str, float]:
+def run_side(side: str, settings: Settings) -> dict[str, float]:
     """This script in a fresh process for one side; its JSON line back."""
     env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir)}
     done = subprocess.run(
@@ -222,8 +217,6 @@ def run_side(side: str, settings: Settings, size: int) -> dict[str, float]:
             __file__,
             "--side",
             side,
-            "--size",
-            str(size),
             "--port",
             str(settings.chroma_port),
         ],
@@ -271,7 +264,6 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
-    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rows = load_questions()
@@ -282,28 +274,20 @@ def main() -> None:
 
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     root = Path(tempfile.mkdtemp(prefix="rag-peer-"))
-    chroma, port = start_chroma(root / "db")
-    settings = Settings(data_dir=root / "data", chroma_host="127.0.0.1", chroma_port=port)
     results: list[dict[str, Any]] = []
-    rng = random.Random(1)
-    try:
+    with chroma_running(root / "db") as port:
+        settings = Settings(data_dir=root / "data", chroma_host="127.0.0.1", chroma_port=port)
         store, embedder = open_store(settings, write=True)
-        Indexer(store).ingest([DEFAULT_CORPUS])
-        pool_texts = [synthetic_text(rng) for _ in range(1000)]
-        pool = (pool_texts, np.asarray(store.embedder.embed(pool_texts), dtype=np.float32))
-        print("SYNTHETIC passages beyond the article: random-word texts, pooled real vectors")
-        for size in sizes:
-            started = time.perf_counter()
-            grow(store, size, pool, rng)
+        for passages, grow_s in grown(store, sizes, random.Random(1)):
             figures: dict[str, Any] = {
-                "passages": store.count(),
-                "write_s": round(time.perf_counter() - started, 1),
+                "passages": passages,
+                "write_s": round(grow_s, 1),
                 "load_avg_1min": round(os.getloadavg()[0], 2),
             }
             figures |= measure(store, embedder, rows)
             gc.collect()
             for side in SIDES:
-                figures[side] |= run_side(side, settings, size)
+                figures[side] |= run_side(side, settings)
             ours, peer = figures["ours"], figures["peer"]
             figures["peer_over_ours"] = {
                 "build_s": ratio(peer["build_s"], ours["build_s"]),
@@ -318,14 +302,8 @@ def main() -> None:
                 ),
             }
             figures["load_avg_1min_end"] = round(os.getloadavg()[0], 2)
-            results.append(figures)
-            print(json.dumps(figures), flush=True)
-            if args.json:
-                args.json.write_text(json.dumps(results, indent=2) + "\n")
+            record(results, figures, args.json)
         store.close()
-    finally:
-        chroma.terminate()
-        chroma.wait(60)
     print(table(results))
 
 

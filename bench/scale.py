@@ -20,11 +20,12 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ROOT, rss_mb, start_chroma
+from common import ROOT, chroma_running, record, rss_mb
 
 from ingest.indexer import Indexer
 from rag.api import Pipeline
@@ -112,6 +113,21 @@ def grow(store: Store, target: int, pool: tuple[list[str], np.ndarray], rng: ran
         have += n
     refresh_documents(store, sources)  # as ingest would: the documents list shows them
     store.bump_revision()
+
+
+def grown(store: Store, sizes: list[int], rng: random.Random) -> Iterator[tuple[int, float]]:
+    """The article ingested for real, then the store grown to each size in turn.
+
+    Yields the passages it holds and the seconds the growing took.
+    """
+    Indexer(store).ingest([DEFAULT_CORPUS])
+    texts = [synthetic_text(rng) for _ in range(1000)]
+    pool = (texts, np.asarray(store.embedder.embed(texts), dtype=np.float32))
+    print("SYNTHETIC passages beyond the article: random-word texts, pooled real vectors")
+    for size in sizes:
+        started = time.perf_counter()
+        grow(store, size, pool, rng)
+        yield store.count(), time.perf_counter() - started
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -242,41 +258,26 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="rag-scale-"))
     db = args.db or root / "db"
-    chroma, port = start_chroma(db)
-    settings = Settings(data_dir=root / "data", chroma_host="127.0.0.1", chroma_port=port)
     questions = [
         json.loads(line)["question"]
         for line in (ROOT / "eval" / "sternik.jsonl").read_text().splitlines()
         if line.strip()
     ]
-    rng = random.Random(1)
-    results = []
-    try:
+    results: list[dict[str, Any]] = []
+    with chroma_running(db) as port:
+        settings = Settings(data_dir=root / "data", chroma_host="127.0.0.1", chroma_port=port)
         for _ in range(100):
             try:
                 store = Store.open(settings, write=True)
                 break
             except Exception:
                 time.sleep(0.3)
-        Indexer(store).ingest([DEFAULT_CORPUS])
-        pool_texts = [synthetic_text(rng) for _ in range(1000)]
-        pool = (pool_texts, np.asarray(store.embedder.embed(pool_texts), dtype=np.float32))
-        print("SYNTHETIC passages beyond the article: random-word texts, pooled real vectors")
         print(f"Chroma data: {db}")
-        for size in sizes:
-            started = time.perf_counter()
-            grow(store, size, pool, rng)
-            grow_s = time.perf_counter() - started
-            figures = {"passages": store.count(), "write_s": round(grow_s, 1)}
+        for passages, grow_s in grown(store, sizes, random.Random(1)):
+            figures = {"passages": passages, "write_s": round(grow_s, 1)}
             figures |= measure(settings, questions, root)
-            results.append(figures)
-            print(json.dumps(figures))
-            if args.json:
-                args.json.write_text(json.dumps(results, indent=2) + "\n")
+            record(results, figures, args.json)
         store.close()
-    finally:
-        chroma.terminate()
-        chroma.wait(60)
     print(
         f"{'passages':>10} {'embed':>7} {'dense':>7} {'bm25':>7} {'fusion':>7} "
         f"{'answer':>7} {'ask p50':>8} {'ask p95':>8} {'first p50':>9} {'index s':>8} {'RSS MB':>7}"
