@@ -12,18 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import html
 from ingest.clean import clean_text
 from ingest.metadata import find_date, find_title
 from rag.errors import RagError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
-# trafilatura's time grows with the element count (20-70 µs each on 2 cores) and with the
-# square of the cells in one table row (40,000 in a row: 2.7 s; 50,000: 11.6 s), so a small
-# upload of bare markup could hold a worker for minutes. Under these limits no page measured
-# took over ~3 s; whole books on one page (24-33k elements) load, whole manuals (52k+) don't.
-MAX_HTML_ELEMENTS = 50_000
-MAX_HTML_ROW_CELLS = 1_000
-_START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]*)")
 
 
 class LoadError(RagError):
@@ -107,72 +101,15 @@ def load_markdown(path: Path) -> LoadedDocument:
 
 
 def load_html(path: Path) -> LoadedDocument:
-    """The page's main text, without navigation, scripts, forms or comments."""
-    import trafilatura
-
-    raw = _read_text(path)
-    _check_html_size(raw)
-    extracted = trafilatura.bare_extraction(
-        raw,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        # Not trafilatura's deduplication: it drops a paragraph once a process-wide cache
-        # has seen it a few times, so a page read again, or a notice every page shares,
-        # lost text depending on what the server had read before.
-        deduplicate=False,
-        # The page's own metadata and markup only: the extensive search guessed a date from
-        # any year in the text (a footer's copyright year became 2001-01-01) for 30 of 145
-        # real documentation pages, and cost a tenth of the parsing time.
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
-    body = getattr(extracted, "text", None) or _html_fallback_text(raw)
-    # trafilatura puts one paragraph per line; blank lines make paragraphs explicit.
-    text = clean_text(re.sub(r"\n+", "\n\n", body))
-    title = getattr(extracted, "title", None) or find_title(text)
-    date = getattr(extracted, "date", None) or find_date(text)
-    return LoadedDocument(str(path), text, title, date)
-
-
-def _check_html_size(raw: str) -> None:
-    """Refuse markup that would take trafilatura long; counts start tags, stops at the limit.
-
-    Tags in comments or scripts count too: an overcount only makes the bound safer.
-    """
-    cells = 0
-    for elements, match in enumerate(_START_TAG.finditer(raw), 1):
-        if elements > MAX_HTML_ELEMENTS:
-            raise LoadError(
-                f"the HTML has over {MAX_HTML_ELEMENTS:,} elements (limit "
-                f"{MAX_HTML_ELEMENTS:,}); split it or convert it to text"
-            )
-        tag = match.group(1).lower()
-        if tag in ("tr", "table"):
-            cells = 0
-        elif tag in ("td", "th"):
-            cells += 1
-            if cells > MAX_HTML_ROW_CELLS:
-                raise LoadError(
-                    f"a table row in the HTML has over {MAX_HTML_ROW_CELLS:,} cells (limit "
-                    f"{MAX_HTML_ROW_CELLS:,}); split the table or convert it to text"
-                )
-
-
-def _html_fallback_text(raw: str) -> str:
-    """Visible block text for pages too small for trafilatura's main-content heuristics."""
-    import lxml.html
-
+    """The page's main text, laid out as a browser shows it (``ingest.html``)."""
     try:
-        root = lxml.html.document_fromstring(raw)
-    except Exception:  # lxml raises several types for hopeless markup
-        return ""
-    for bad in root.xpath("//script|//style|//nav|//header|//footer|//aside|//form|//noscript"):
-        bad.drop_tree()
-    blocks = root.xpath("//p|//h1|//h2|//h3|//h4|//li|//td|//pre|//blockquote")
-    parts = [" ".join(b.text_content().split()) for b in blocks] or [root.text_content()]
-    return "\n".join(p for p in parts if p)
+        page = html.page_text(_read_text(path))
+    except html.HtmlError as exc:
+        raise LoadError(str(exc)) from None
+    text = clean_text(page.text)
+    return LoadedDocument(
+        str(path), text, page.title or find_title(text), page.date or find_date(text)
+    )
 
 
 _ENDS_BLOCK = re.compile(r"[.!?:;…\"”»)]\s*$")

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import loaders
-from ingest.loaders import MAX_HTML_ELEMENTS, MAX_HTML_ROW_CELLS, LoadError, load
+from ingest import html
+from ingest.html import MAX_HTML_ATTRIBUTES, MAX_HTML_ELEMENTS, MAX_HTML_ROW_CELLS
+from ingest.loaders import LoadError, load
 from tests.helpers import make_pdf
 
 PAGE = """<!doctype html><html><head><title>Border report</title>
@@ -105,7 +106,7 @@ def test_html_with_too_many_elements_is_refused_before_parsing(tmp_path: Path) -
 
 
 def test_html_at_the_element_limit_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loaders, "MAX_HTML_ELEMENTS", 300)  # the real limit takes ~2 s
+    monkeypatch.setattr(html, "MAX_HTML_ELEMENTS", 300)  # the real limit takes ~2 s
     path = tmp_path / "page.html"
     page = "<html><body><p>Kept text.</p>" + "<span>w</span>" * 297
     path.write_text(page + "</body></html>")
@@ -124,6 +125,87 @@ def test_html_table_row_with_too_many_cells_is_refused(tmp_path: Path) -> None:
     path.write_text(f"<html><body><p>Text.</p><table>{row}<td>w</td></table></body></html>")
     with pytest.raises(LoadError, match=f"a table row in the HTML has over {MAX_HTML_ROW_CELLS:,}"):
         load(path)
+
+
+def test_an_element_with_too_many_attributes_is_refused_at_once(tmp_path: Path) -> None:
+    # 200,000 attributes on one element (2.3 MB) held a server for 40+ minutes in libxml2.
+    attributes = " ".join(f'a{i}="x"' for i in range(200_000))
+    path = tmp_path / "attributes.html"
+    path.write_text(f"<html><body><div {attributes}>Hi.</div></body></html>")
+    started = time.monotonic()
+    with pytest.raises(LoadError) as info:
+        load(path)
+    assert time.monotonic() - started < 5
+    assert str(info.value) == (
+        f"an element in the HTML has over {MAX_HTML_ATTRIBUTES:,} attributes (limit "
+        f"{MAX_HTML_ATTRIBUTES:,}); this is not a page to read"
+    )
+    # Without spaces between them, attributes are still counted.
+    path.write_text("<p " + 'a="1"' * (MAX_HTML_ATTRIBUTES + 1) + ">Hi.</p>")
+    with pytest.raises(LoadError, match="attributes"):
+        load(path)
+    many = " ".join(f'data-k{i}="v"' for i in range(MAX_HTML_ATTRIBUTES // 2 - 1))
+    path.write_text(f"<html><body><p {many}>Kept text.</p></body></html>")
+    assert "Kept text." in load(path).text
+
+
+REAL = Path(__file__).resolve().parent.parent / "eval" / "dev" / "docs-real"
+
+
+def paragraphs(name: str) -> list[str]:
+    return load(REAL / name).text.split("\n\n")
+
+
+def test_hard_wrapped_html_paragraphs_read_as_a_browser_shows_them() -> None:
+    # git's manual pages wrap every paragraph in the source; each line was a paragraph.
+    text = paragraphs("git-config.html")
+    assert (
+        "gui.fastCopyBlame: If true, git gui blame uses -C instead of -C -C for original "
+        "location detection. It makes blame significantly faster on huge repositories at the "
+        "expense of less thorough copy detection."
+    ) in text
+    blame = paragraphs("git-blame.html")
+    # Inline <code> inside a wrapped sentence does not break it either.
+    assert (
+        "When specified one or more times, -L restricts annotation to the requested lines." in blame
+    )
+    assert "DESCRIPTION" in blame  # a heading after a <pre> stays a paragraph of its own
+    # Code blocks keep their lines.
+    assert any(p.startswith("$ git log --pretty=oneline -S'blame_usage'") for p in blame)
+
+
+@pytest.mark.parametrize(
+    ("page", "opening"),
+    [
+        ("git-config.html", "init.defaultBranch: Allows overriding the default branch name"),
+        ("git-cherry-pick.html", "-m <parent-number>, --mainline <parent-number>: Usually you"),
+        ("postgresql-runtime-config-resource.html", "work_mem (integer): Sets the base maximum"),
+        ("python-using-cmdline.html", "-c <command>: Execute the Python code in command."),
+        ("python-library-json.html", "json.dumps(obj, *, skipkeys=False"),
+    ],
+)
+def test_a_definition_term_opens_the_paragraph_it_describes(page: str, opening: str) -> None:
+    # <dt>/<dd>: the option's name and the sentence saying what it does are one passage text.
+    assert any(p.startswith(opening) for p in paragraphs(page))
+
+
+def test_a_heading_that_is_a_name_labels_its_paragraph(tmp_path: Path) -> None:
+    path = tmp_path / "settings.html"
+    path.write_text(
+        "<html><head><title>Settings</title></head><body><article>"
+        "<h2>Examples</h2><p>Plain headings stay where they are.</p>"
+        "<h3><code>cache_size</code></h3><p>Sets the number of pages kept in memory.</p>"
+        "</article></body></html>"
+    )
+    text = load(path).text.split("\n\n")
+    assert "cache_size: Sets the number of pages kept in memory." in text
+    assert "Examples" in text
+
+
+def test_html_title_comes_from_the_page_when_it_has_no_h1() -> None:
+    # Before: "Warning" (the first note box's heading) for pg_dump's page.
+    assert load(REAL / "postgresql-app-pgdump.html").title == "pg_dump"
+    assert load(REAL / "python-library-json.html").title == "json — JSON encoder and decoder"
 
 
 def test_pdf_text_layer_with_page_offsets(tmp_path: Path) -> None:
