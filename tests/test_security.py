@@ -511,6 +511,55 @@ def test_the_sign_in_cookie_is_not_the_key(keyed_server: tuple[str, Path]) -> No
     assert httpx.options(f"{url}/config").status_code == 401  # no route map without a key
 
 
+def test_a_sign_in_is_a_session_that_logout_ends(keyed_server: tuple[str, Path]) -> None:
+    """Outside probe: the cookie was the same for every sign-in, outlived /logout and had no
+    expiry, and the raw key was accepted as a cookie."""
+    url, _ = keyed_server
+    local = httpx.HTTPTransport(local_address="127.0.0.3")  # wrong cookies spend attempts
+    with (
+        httpx.Client(base_url=url, transport=local) as first,
+        httpx.Client(
+            base_url=url, transport=httpx.HTTPTransport(local_address="127.0.0.3")
+        ) as second,
+    ):
+        signed = first.post("/login", data={"key": API_KEY})
+        assert signed.status_code == 303
+        assert "max-age=43200" in signed.headers["set-cookie"].lower()
+        assert second.post("/login", data={"key": API_KEY}).status_code == 303
+        token = first.cookies["rag_key"]
+        assert token != second.cookies["rag_key"]  # one random token per sign-in
+        assert first.get("/api/sources/x").status_code == 404  # signed in: no such passage
+        out = first.get("/logout")
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert 'rag_key=""' in out.headers["set-cookie"] or "max-age=0" in (
+            out.headers["set-cookie"].lower()
+        )
+        with httpx.Client(base_url=url, transport=local, cookies={"rag_key": token}) as thief:
+            copied = thief.get("/api/sources/x")
+        assert copied.status_code == 401  # a copy of the cookie died with the session
+        assert second.get("/api/sources/x").status_code == 404  # the other sign-in lives on
+    for raw in (API_KEY, ADMIN):
+        with httpx.Client(
+            base_url=url,
+            transport=httpx.HTTPTransport(local_address="127.0.0.3"),
+            cookies={"rag_key": raw},
+        ) as client:
+            sent = client.get("/api/sources/x")
+        assert sent.status_code == 401  # a key is sent in a header, never as the cookie
+
+
+def test_sessions_end_with_age_and_the_oldest_give_way() -> None:
+    from ui.access import Sessions
+
+    aged = Sessions(seconds=-1)
+    assert aged.role(aged.start("admin")) is None
+    few = Sessions(limit=2)
+    tokens = [few.start("user"), few.start("admin"), few.start("user")]
+    assert [few.role(t) for t in tokens] == [None, "admin", "user"]
+    few.end(tokens[1])
+    assert few.role(tokens[1]) is None
+
+
 def test_another_site_cannot_act_with_the_admins_cookie(
     keyed_server: tuple[str, Path], allowed_site: RecordingSite
 ) -> None:

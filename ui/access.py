@@ -13,12 +13,14 @@ queue, upload and file routes included, so no framework route can skip a check.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import hmac
 import ipaddress
 import json
 import math
 import re
+import secrets
+import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from html import escape
 from typing import Any
@@ -32,8 +34,13 @@ from rag.settings import Settings
 from ui.limits import RateLimiter, json_depth
 
 COOKIE = "rag_key"
-# Paths that work without a key: health checks, the widget's script, the login page itself.
-OPEN_PATHS = {"/api/health", "/embed.js", "/login", "/favicon.ico"}
+SESSION_SECONDS = 12 * 3600  # a sign-in lasts a working day
+MAX_SESSIONS = 10_000
+# What ``presented_key`` puts before a cookie's value: no header can hold a NUL, so a key
+# sent in a header is never taken for a session, nor a cookie for a key.
+_SESSION = "\x00session:"
+# Paths that work without a key: health checks, the widget's script, signing in and out.
+OPEN_PATHS = {"/api/health", "/embed.js", "/login", "/logout", "/favicon.ico"}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # Headers a reverse proxy adds: a request carrying one did not come from this machine's user.
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "via")
@@ -108,17 +115,62 @@ def presented_key(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str
     origin = headers.get("origin")
     if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
         return None
-    return cookies.get(COOKIE)
+    cookie = cookies.get(COOKIE)
+    return _SESSION + cookie if cookie else None
 
 
-@functools.lru_cache(maxsize=8)  # every request compares against it: derive it once per key
-def session_token(secret: SecretStr) -> str:
-    """What the login cookie holds for a key: derived from it, never the key itself.
+class Sessions:
+    """Sign-ins: a random token per login, known to this process, ended by logout or age.
 
-    Programs and the widget may use the key elsewhere; a new key ends old sessions.
+    The cookie holds only the token, never a key, and a token is worth nothing once its
+    session ends: a copied cookie stops working at logout, after ``SESSION_SECONDS`` or when
+    the server restarts (users sign in again).
     """
-    digest = hmac.new(secret.get_secret_value().encode(), b"rag-cite session", "sha256")
-    return "s1." + digest.hexdigest()
+
+    def __init__(self, seconds: float = SESSION_SECONDS, limit: int = MAX_SESSIONS) -> None:
+        self.seconds, self.limit = seconds, limit
+        self._lock = threading.Lock()
+        self._roles: dict[str, tuple[str, float]] = {}  # token's digest -> (role, expiry)
+
+    @staticmethod
+    def _digest(token: str) -> str:
+        return hmac.new(b"rag-cite session", token.encode(), "sha256").hexdigest()
+
+    def start(self, role: str) -> str:
+        """A new session's token for ``role`` ("admin" or "user")."""
+        token = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._lock:
+            if len(self._roles) >= self.limit:
+                live = {k: v for k, v in self._roles.items() if v[1] > now}
+                oldest = sorted(live, key=lambda k: live[k][1])[: len(live) - self.limit + 1]
+                self._roles = {k: v for k, v in live.items() if k not in oldest}
+            self._roles[self._digest(token)] = (role, now + self.seconds)
+        return token
+
+    def role(self, token: str) -> str | None:
+        """The role of a live session, or None."""
+        digest = self._digest(token)
+        with self._lock:
+            found = self._roles.get(digest)
+            if found is None:
+                return None
+            if found[1] <= time.monotonic():
+                del self._roles[digest]
+                return None
+            return found[0]
+
+    def end(self, token: str) -> None:
+        """End a session (logout); an unknown token is no error."""
+        with self._lock:
+            self._roles.pop(self._digest(token), None)
+
+
+def session_of(presented: str | None) -> str | None:
+    """The session token a presented key carries, when it came in the cookie."""
+    if presented and presented.startswith(_SESSION):
+        return presented[len(_SESSION) :]
+    return None
 
 
 def host_name(host_header: str) -> str:
@@ -155,6 +207,7 @@ class Access:
         ]
         self.questions = RateLimiter(settings.rate_limit_per_minute)
         self.logins = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)  # spent by wrong keys only
+        self.sessions = Sessions()
 
     def is_user(self, key: str | None) -> bool:
         """Whether a request with this key (or session token) may ask and rate."""
@@ -171,13 +224,23 @@ class Access:
         """Whether a request with this key (or session token) may add documents."""
         return self._matches(key, self.admin_token)
 
-    @staticmethod
-    def _matches(key: str | None, secret: SecretStr | None) -> bool:
+    def _matches(self, key: str | None, secret: SecretStr | None) -> bool:
+        """Whether a key, or a session signed in with it, is ``secret``'s."""
         if secret is None or not key:
             return False
-        return _same(key, secret) or hmac.compare_digest(
-            key.encode(), session_token(secret).encode()
-        )
+        token = session_of(key)
+        if token is None:
+            return _same(key, secret)
+        role = self.sessions.role(token)
+        return role is not None and role == ("admin" if secret is self.admin_token else "user")
+
+    def sign_in(self, key: str) -> str | None:
+        """A new session's token for a right key (the admin token's is an admin's), or None."""
+        if self.admin_token is not None and _same(key, self.admin_token):
+            return self.sessions.start("admin")
+        if self.api_key is not None and _same(key, self.api_key):
+            return self.sessions.start("user")
+        return None
 
     @property
     def uploads_possible(self) -> bool:

@@ -25,12 +25,14 @@ from rag.retrieval.sources import passage_in_context
 from rag.settings import Settings
 from ui.access import (
     COOKIE,
+    SESSION_SECONDS,
     Access,
     Gate,
     SecurityHeaders,
     login_page,
+    presented_key,
     return_path,
-    session_token,
+    session_of,
 )
 from ui.api import build_router, install_error_handlers
 from ui.app import App
@@ -118,18 +120,28 @@ def create_app(settings: Settings, rag_app: App | None = None, host: str = "127.
     async def login(request: Request) -> Response:
         form = await request.form()
         key, next_path = str(form.get("key", "")), str(form.get("next", ""))
-        secret = access.admin_token if access.is_admin(key) else access.api_key
-        if secret is None or not access.is_user(key):
+        token = access.sign_in(key)
+        if token is None:
             access.logins.check(request.client.host if request.client else "unknown")
             return HTMLResponse(login_page("That key is not right.", next_path), 401)
         response = RedirectResponse(return_path(next_path), status_code=303)
         response.set_cookie(
             COOKIE,
-            session_token(secret),
+            token,
+            max_age=SESSION_SECONDS,
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
         )
+        return response
+
+    @app.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
+    def logout(request: Request) -> Response:
+        token = session_of(presented_key(request.headers, request.cookies))
+        if token is not None:
+            access.sessions.end(token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return response
 
     @app.get("/source/{chunk_id}", include_in_schema=False)
