@@ -15,7 +15,8 @@ from typing import Any, cast
 
 from ingest.chunking import Chunk, Chunker
 from ingest.ids import chunk_ids
-from ingest.loaders import LOADERS, LoadedDocument, LoadError, load
+from ingest.loaders import LOADERS, LoadedDocument, LoadError
+from ingest.reader import READER
 from rag import documents
 from rag.retrieval.passages import embedded_text, quotable_spans
 from rag.store import PassageMeta, Record, Store
@@ -183,7 +184,7 @@ class Indexer:
         """What must change in the store for one file (nothing is written yet)."""
         result = FileResult(str(path))
         try:
-            document = load(path)
+            document = READER.load(path, self.store.settings.read_timeout)
         except LoadError as exc:
             result.error = str(exc)
             return _Plan(result)

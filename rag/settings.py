@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     )
     allow_upload: bool = Field(True, description="Let chat users add documents.")
     max_upload_mb: int = Field(20, ge=1, le=1024, description="Largest accepted upload.")
+    read_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds an HTML or PDF file may take to read (in a child process) before "
+        "it is refused.",
+    )
     api_key: SecretStr | None = Field(
         None, description="When set, the API, the widget and the chat page need this key."
     )

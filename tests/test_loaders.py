@@ -257,3 +257,20 @@ def test_truncated_pdf_is_an_error(tmp_path: Path) -> None:
     cut.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 3])
     with pytest.raises(LoadError, match="PDF"):
         load(cut)
+
+
+def test_a_file_read_past_its_deadline_is_refused_and_the_next_one_reads(tmp_path: Path) -> None:
+    from ingest.reader import Reader
+
+    reader = Reader()
+    small = tmp_path / "small.html"
+    small.write_text("<html><body><p>Kept text.</p></body></html>")
+    big = tmp_path / "big.html"  # under the element limit: about 2-3 s of trafilatura
+    big.write_text("<html><body>" + "<div><p>w</p></div>" * 24_000 + "</body></html>")
+    try:
+        assert reader.load(small, seconds=120).text == "Kept text."  # the child is up
+        with pytest.raises(LoadError, match=r"reading the file took over 0\.5 s"):
+            reader.load(big, seconds=0.5)
+        assert reader.load(small, seconds=120).text == "Kept text."  # a new child reads
+    finally:
+        reader.close()

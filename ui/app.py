@@ -18,7 +18,8 @@ from typing import Any
 from langchain_core.documents import Document
 
 from ingest.indexer import FileResult, Indexer, IngestReport
-from ingest.loaders import LoadError, load
+from ingest.loaders import LoadError
+from ingest.reader import READER
 from rag.answer import Answer, AnswerChunk
 from rag.documents import DocumentInfo, ListedDocument, document_info, listing, passages
 from rag.errors import FeedbackError, RagError, outage
@@ -260,7 +261,7 @@ class App:
             trial = Path(scratch) / path.name
             trial.write_bytes(data)
             try:
-                load(trial)
+                READER.load(trial, self.settings.read_timeout)
             except LoadError as exc:
                 return FileResult(str(path), error=str(exc))
             trial.replace(path)
@@ -271,7 +272,8 @@ class App:
         return outage(exc, self.settings)
 
     def close(self) -> None:
-        """Stop the answering processes; release the store and the ratings database."""
+        """Stop the answering and reading processes; release the store and the ratings."""
+        READER.close()
         if self.pool is not None:
             self.pool.close()
         self.store.close()

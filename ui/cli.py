@@ -13,6 +13,10 @@ import click
 if TYPE_CHECKING:
     from rag.settings import Settings
 
+# How long `rag serve` waits, once told to stop, for open requests (a chat tab's stream, an
+# upload) before it ends them.
+SHUTDOWN_SECONDS = 5
+
 
 def _settings(ctx: click.Context) -> Settings:
     from pydantic import ValidationError
@@ -440,6 +444,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         log_level="warning",
         proxy_headers=bool(proxies),
         forwarded_allow_ips=",".join(proxies) or None,
+        # An open chat tab holds a stream: without a bound, SIGTERM waited for it forever.
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
     )
 
 
