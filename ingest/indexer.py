@@ -98,10 +98,25 @@ def _metadata(chunk: Chunk, index: int, document: LoadedDocument, shown: str) ->
         "end": chunk.end,
         "page": chunk.page,
         "page_end": chunk.page_end,
+        "page_starts": _page_starts(chunk, document),
         "context": chunk.context,
         "script": script_of(chunk.text) or None,
     }
     return cast(PassageMeta, {k: v for k, v in values.items() if v is not None})
+
+
+def _page_starts(chunk: Chunk, document: LoadedDocument) -> str | None:
+    """Where each later page starts in a passage that spans pages ("412,1730").
+
+    Offsets in the passage's text: a citation names the page of the sentence it marks, not
+    the passage's first page.
+    """
+    if chunk.page is None or chunk.page_end is None or chunk.page_end == chunk.page:
+        return None
+    starts = (
+        document.pages[n - 1][0] - chunk.start for n in range(chunk.page + 1, chunk.page_end + 1)
+    )
+    return ",".join(str(max(0, s)) for s in starts)
 
 
 def now_utc() -> str:

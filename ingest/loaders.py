@@ -168,9 +168,21 @@ def load_pdf(path: Path) -> LoadedDocument:
     text = "\n\n".join(parts)
     if not text.strip():
         raise LoadError("PDF has no text layer (scanned?); run OCR on it first")
-    return LoadedDocument(
-        str(path), text, meta_title or find_title(text), find_date(text), tuple(pages)
-    )
+    title = meta_title if _names_the_document(meta_title) else find_title(text)
+    return LoadedDocument(str(path), text, title, find_date(text), tuple(pages))
+
+
+# What PDF writers put in the title field when the author set none: the file's name or a
+# placeholder ("Untitled", "Microsoft Word - report.docx"). The first heading says more.
+_PLACEHOLDER_TITLE = re.compile(
+    r"^(?:untitled(?:\s*\d+)?|unknown|document\s*\d*|title|"
+    r"microsoft (?:word|powerpoint|excel) - .*|.*\.(?:docx?|odt|rtf|pptx?|xlsx?|pdf|tex|dvi|ps))$",
+    re.I,
+)
+
+
+def _names_the_document(title: str) -> bool:
+    return bool(title) and not _PLACEHOLDER_TITLE.match(title)
 
 
 LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {

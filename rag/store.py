@@ -52,6 +52,7 @@ class PassageMeta(TypedDict, total=False):
     end: int
     page: int
     page_end: int
+    page_starts: str  # where each later page starts in a passage spanning pages ("412,1730")
     context: str  # the interviewer's question or heading the passage answers
     script: str  # the writing system most of its letters are in ("latin", "cyrillic"...)
     added_at: str  # when this passage's version of the document was stored (ISO 8601, UTC)

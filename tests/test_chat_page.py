@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -400,3 +401,18 @@ def test_the_documents_tab_lists_adds_rereads_and_deletes(
     page.get_by_role("tab", name="Chat").click()
     answer = ask(page, "How many kinds of pear did the Kelso orchard grow?")
     assert "41 kinds" not in answer.inner_text()  # gone from the answers too
+    # Added elsewhere (the API) while the page is open: the tab shows it when opened again.
+    added = httpx.post(
+        app_server + "/api/upload",
+        files={"file": ("quince.txt", b"Quince notes\n\nThe Kelso quince tree is 90 years old.\n")},
+        timeout=60,
+    )
+    assert added.status_code == 200, added.text
+    page.get_by_role("tab", name="Documents").click()
+    table.locator(".body-cell", has_text="quince.txt").wait_for(timeout=10_000)
+    page.locator("#rag-document-choice input").click()
+    page.get_by_role("option", name="Quince notes (quince.txt)").click()  # was not offered
+    page.locator("#rag-delete").click()
+    page.get_by_text("Press Delete again").wait_for(timeout=30_000)
+    page.locator("#rag-delete").click()
+    page.get_by_text("Removed “Quince notes” (1 passage(s)).").wait_for(timeout=30_000)

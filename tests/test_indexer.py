@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from ingest.indexer import Indexer
-from rag.retrieval.passages import quotable_spans
+from rag.retrieval.passages import Passage, quotable_spans
 from rag.settings import DEFAULT_CORPUS, Settings
 from rag.store import Store
-from tests.helpers import CountingEmbedder
+from tests.helpers import CountingEmbedder, make_pdf
 
 
 def snapshot(store: Store) -> dict[str, tuple[str, dict[str, object]]]:
@@ -233,3 +233,29 @@ def test_rewriting_a_passage_drops_metadata_keys_it_no_longer_has(settings: Sett
         store.upsert([("a-1", "Some text.", meta)], vector)  # type: ignore[list-item]
         store.upsert([("a-1", "Some text.", {"source": "/x/a.txt", "path": "a.txt"})], vector)
         assert store.get(["a-1"])["a-1"][1] == {"source": "/x/a.txt", "path": "a.txt"}
+
+
+def test_a_citation_names_the_page_of_the_sentence_it_marks(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Short pages: one passage holds all three, and used to cite page 1 for all of them.
+    pdf = tmp_path / "ferry.pdf"
+    make_pdf(
+        pdf,
+        [
+            "Ferry timetable. The first ferry leaves at 06:10.",
+            "Fares. An adult ticket costs 4 pounds.",
+            "Bicycles. Bicycles travel free of charge.",
+        ],
+        title="Untitled",
+    )
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([pdf])
+        [(id_, text, meta)] = list(store.records())
+    assert meta["page"] == 1 and meta["page_end"] == 3
+    assert meta["title"] == "Ferry timetable. The first ferry leaves at 06:10."  # not "Untitled"
+    passage = Passage(1, id_, text, dict(meta), 0.0)
+    for sentence, page in (("The first ferry", 1), ("An adult ticket", 2), ("Bicycles travel", 3)):
+        start = text.index(sentence)
+        assert passage.citation(1, (start, start + len(sentence))).page == page, sentence
+    assert passage.citation(1).page == 1  # no sentence marked: where the passage starts

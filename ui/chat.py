@@ -212,10 +212,14 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         if messages and messages[-1]["content"] == PENDING:
             messages = messages[:-1]
         placeholder = _empty_state(rag_app)
+        # The documents as they are now, not as when the server built the page: they come
+        # and go through the API, the CLI and other tabs.
+        lists = _lists(rag_app, chosen is not None)
+        lists = lists if isinstance(lists, tuple) else (lists,)
         if not messages:  # nothing to restore: a question asked meanwhile stays on screen
-            return gr.update(placeholder=placeholder), gr.skip(), _table(rag_app)
+            return gr.update(placeholder=placeholder), gr.skip(), *lists
         shown = gr.update(value=messages, placeholder=placeholder)
-        return shown, _cut(meta, len(messages)), _table(rag_app)
+        return shown, _cut(meta, len(messages)), *lists
 
     secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
     with gr.Blocks(title="Ask the documents") as demo:
@@ -273,8 +277,8 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
                         new = gr.Button("New chat", scale=0, min_width=100, elem_id="rag-new")
                 with gr.Column(scale=2, min_width=280, elem_id="rag-side-col"):
                     gr.Markdown(SIDE_EMPTY, elem_id="rag-side")
-            with gr.Tab("Documents", id="documents"):
-                table = documents_view(rag_app, access)
+            with gr.Tab("Documents", id="documents") as documents_tab:
+                table, chosen = documents_view(rag_app, access)
 
         buttons = [send, stop]
         shown = [chatbot, box, asking, *buttons]
@@ -299,7 +303,9 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         )
         new.click(lambda: (*_kept([], {}), ""), None, [chatbot, meta, saved, box], **PRIVATE)
         chatbot.clear(lambda: _kept([], {})[1:], None, [meta, saved], **PRIVATE)
-        demo.load(restore, saved, [chatbot, meta, table], **PRIVATE)
+        lists = [table] if chosen is None else [table, chosen]
+        demo.load(restore, saved, [chatbot, meta, *lists], **PRIVATE)
+        documents_tab.select(lambda: _lists(rag_app, chosen is not None), None, lists, **PRIVATE)
 
         def ask_api(question: str) -> dict[str, Any]:
             """Answer a question; returns the answer object (answer, citations, ...)."""
@@ -354,11 +360,19 @@ def _table(rag_app: App) -> list[list[Any]]:
     ]
 
 
+def _lists(rag_app: App, with_choices: bool) -> Any:
+    """The documents table, and the dropdown's choices when the page has one."""
+    table = gr.update(value=_table(rag_app))
+    if not with_choices:
+        return table
+    return table, gr.update(choices=_choices(rag_app), value=None)
+
+
 def _choices(rag_app: App) -> list[tuple[str, str]]:
     return [(f"{d.title} ({d.source})", d.id) for d in rag_app.document_list()]
 
 
-def documents_view(rag_app: App, access: Access) -> gr.Dataframe:
+def documents_view(rag_app: App, access: Access) -> tuple[gr.Dataframe, gr.Dropdown | None]:
     """What the assistant knows; adding a document in one step; removing and re-reading one.
 
     Changing documents follows the upload rule (``Access.change_refusal``), checked on each
@@ -374,8 +388,8 @@ def documents_view(rag_app: App, access: Access) -> gr.Dataframe:
         hint = "; sign in at /login with it" if access.admin_token is not None else ""
         return f"⚠ {refused[0].upper()}{refused[1:]}{hint}."
 
-    def listed() -> tuple[Any, Any]:
-        return gr.update(value=_table(rag_app)), gr.update(choices=_choices(rag_app), value=None)
+    def listed() -> Any:
+        return _lists(rag_app, with_choices=True)
 
     def upload(
         path: str | None,
@@ -445,7 +459,7 @@ def documents_view(rag_app: App, access: Access) -> gr.Dataframe:
         elem_id="rag-documents",
     )
     if not access.uploads_possible:
-        return table
+        return table, None
     # One step: the chosen file is read and indexed at once.
     file = gr.UploadButton(
         "Add a document (.txt .md .html .pdf)…",
@@ -477,7 +491,7 @@ def documents_view(rag_app: App, access: Access) -> gr.Dataframe:
     reread.click(reread_it, [chosen, confirm], outputs, **PRIVATE)
     delete.click(delete_it, [chosen, confirm], outputs, **PRIVATE)
     chosen.change(lambda: None, None, confirm, **PRIVATE)
-    return table
+    return table, chosen
 
 
 def page_assets() -> dict[str, str]:

@@ -115,6 +115,15 @@ class Passage:
         """The spans an answer may quote (see ``quotable_spans``)."""
         return quotable_spans(self.text, self.metadata)
 
+    def page_at(self, offset: int) -> int | None:
+        """The page (of a paged document) holding this offset of the passage's text."""
+        page = self.metadata.get("page")
+        if page is None:
+            return None
+        starts = str(self.metadata.get("page_starts") or "")
+        later = [int(s) for s in starts.split(",") if s.isdigit()]
+        return int(page) + sum(1 for start in later if start <= offset)
+
     def citation(self, n: int, support: tuple[int, int] | None = None) -> Citation:
         """The passage as citation number ``n``, with its supporting span if known."""
         m = self.metadata
@@ -130,7 +139,7 @@ class Passage:
             support=Support(support[0], support[1], self.text[support[0] : support[1]])
             if support
             else None,
-            page=m.get("page"),
+            page=self.page_at(support[0]) if support else m.get("page"),
             score=round(self.score, 6),
             date=m.get("date"),
             filename=m.get("filename"),
