@@ -18,21 +18,39 @@ from rag.text import content_terms
 
 Turn = tuple[str, str]
 
+# Openers and words that point back, in English, Russian and German ("Где он тогда?", "Und
+# dort?"). German "es" and "sie" are left out: "Gibt es...", "Können Sie..." stand alone.
 _FOLLOW_UP = re.compile(
-    r"^\s*(?:and|but|also|so|what about|how about|and what|then)\b|"
-    r"\b(?:it|its|it's|that|this|these|those|they|them|their|there|he|she|his|her|one|ones|"
-    r"same|former|latter|above)\b",
+    r"^\s*(?:and|but|also|so|what about|how about|and what|then|а|и|но|тогда|"
+    r"und|aber|auch|also|dann|was ist mit)(?![\w])|"
+    r"(?<![\w])(?:it|its|it's|that|this|these|those|they|them|their|there|he|she|his|her|one|"
+    r"ones|same|former|latter|above|он|она|оно|они|его|её|ее|ему|ей|им|их|него|неё|нее|нём|"
+    r"ней|этот|эта|это|эти|этого|этой|этим|там|тоже|также|такой|такое|er|ihn|ihm|sein|seine|"
+    r"seinen|ihre|ihren|dies|diese|dieser|dieses|dort|dafür|davon|damit|dabei|darauf|dazu)"
+    r"(?![\w])",
     re.I,
 )
 RECENT_TURNS = 2
-MIN_STANDALONE_TERMS = 4
+MIN_STANDALONE_TERMS = 3
 
 
 def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
-    """Whether the question leans on earlier turns."""
+    """Whether the question leans on earlier turns.
+
+    It does when it points back ("its", "And Turkmenistan?"), has one word of its own at most
+    ("Why?", "The default?"), or is short and shares a word with the recent questions. A short
+    question that shares none starts a new topic ("Who translated the interview?" after two
+    questions about borders), which searched with the old turns was answered from them.
+    """
     if not history:
         return False
-    return bool(_FOLLOW_UP.search(question)) or len(content_terms(question)) < MIN_STANDALONE_TERMS
+    terms = set(content_terms(question))
+    if _FOLLOW_UP.search(question) or len(terms) <= 1:
+        return True
+    if len(terms) >= MIN_STANDALONE_TERMS:
+        return False
+    earlier = {t for user, _ in history[-RECENT_TURNS:] for t in content_terms(user)}
+    return bool(terms & earlier)
 
 
 def search_query(question: str, history: Sequence[Turn]) -> str:

@@ -70,15 +70,44 @@ def stemmer() -> object:
 
 # Terms, and the kind of fact a question asks for.
 
-_STOPWORDS = frozenset(
+_ENGLISH_STOPWORDS = (  # noqa: SIM905 - a word list reads better as text
+    "a an the and or but if of to in on at by for with from about as into than then so "
+    "is are was were be been being am do does did done have has had having will would "
+    "shall should can could may might must it its it's this that these those there here "
+    "what which who whom whose when where why how i you he she we they me him her us them "
+    "my your his our their not no yes any some all each every much many more most very "
+    "also just only own same too s t don doesn didn isn aren wasn weren tell say said "
+    "please know"
+).split()
+# Russian and German function words: a question in either language has them all over.
+_RUSSIAN_STOPWORDS = (  # noqa: SIM905 - a word list reads better as text
+    "и в во не что он она оно они на я с со как а то все всё так его её ее но да ты к у же "
+    "вы за бы по только мне было вот от меня еще ещё нет о об из ему когда даже ли если уже "
+    "или ни быть был была были будет него неё нее до вас там потом себя ей может тут где "
+    "есть для мы тебя их чем сам без чего тоже себе под тогда кто этот эта это эти этого "
+    "этой этом этим того тот какой какая какое какие каков какова каково который которая "
+    "которое которые можно при после над через нас про них ним ней нём"
+).split()
+# Only words English does not also use ("die", "was", "also" are left to the English list).
+_GERMAN_STOPWORDS = (  # noqa: SIM905 - a word list reads better as text
+    "der das den dem des ein eine einer eines einem einen und oder aber wenn dann ist sind "
+    "waren bist haben hatte wird werden wurde kann können könnte muss soll ich du er sie es "
+    "wir ihr mich mir dich dir ihn ihm uns euch sich mein dein sein seine ihre wer wie wo "
+    "wann warum welche welcher welches welchen nicht kein keine auch nur noch schon sehr mit "
+    "von zu zum zur auf aus für über nach vor durch ohne bis als ob dass denn doch gibt bitte"
+).split()
+_STOPWORDS = frozenset(_ENGLISH_STOPWORDS + _RUSSIAN_STOPWORDS + _GERMAN_STOPWORDS)
+_FOREIGN = frozenset(_RUSSIAN_STOPWORDS + _GERMAN_STOPWORDS) - set(_ENGLISH_STOPWORDS)
+# Thanks, greetings and acknowledgements: a turn made only of these (and function words)
+# asks the documents nothing.
+_SMALL_TALK = frozenset(
     (  # noqa: SIM905 - a word list reads better as text
-        "a an the and or but if of to in on at by for with from about as into than then so "
-        "is are was were be been being am do does did done have has had having will would "
-        "shall should can could may might must it its it's this that these those there here "
-        "what which who whom whose when where why how i you he she we they me him her us them "
-        "my your his our their not no yes any some all each every much many more most very "
-        "also just only own same too s t don doesn didn isn aren wasn weren tell say said "
-        "please know"
+        "thanks thank thx ty cheers ok okay great cool nice awesome perfect good fine hello hi "
+        "hey bye goodbye morning evening afternoon sure got understood alright wow help "
+        "спасибо благодарю ок окей хорошо отлично понятно ясно привет здравствуйте пока "
+        "свидания добрый доброе день утро вечер супер класс помогите помочь "
+        "danke dankeschön vielen dank okay gut super toll prima hallo servus tschüss moin "
+        "guten tag morgen abend ja nein alles klar verstanden hilfe helfen"
     ).split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
@@ -120,6 +149,18 @@ _HAS_REASON = re.compile(
     r"in order to|so that|driven by|explained by)\b",
     re.I,
 )
+
+
+def is_small_talk(text: str) -> bool:
+    """Whether a turn is only thanks, greetings or acknowledgement ("thanks!", "ok great")."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return all(w in _SMALL_TALK or w in _STOPWORDS for w in words)
+
+
+def in_english_words(text: str) -> bool:
+    """Whether a text is written in English words: no Cyrillic, no German function words."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return not _CYRILLIC.search(text) and not any(w in _FOREIGN for w in words)
 
 
 @lru_cache(maxsize=65536)
@@ -165,6 +206,8 @@ _UNITS: dict[str, str] = {
     "duration": r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|лет|год\w*|"
     r"месяц\w*|недел\w*|дн\w*|час\w*|минут\w*",
     "weight": r"kg|kilograms?|tonnes?|tons?|grams?|g|lbs?|кг|тонн\w*|грамм\w*",
+    "people": r"people|persons?|inhabitants|residents|citizens|человек|жител\w*|граждан\w*|"
+    r"Einwohner\w*|Menschen",
 }
 _UNIT_QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -181,6 +224,14 @@ _UNIT_QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("weight", re.compile(r"\bweigh|\bheavy|\bвес|\bвесит", re.I)),
+    (
+        "people",
+        re.compile(
+            r"\bpopulation\b|\bhow many (?:inhabitants|residents)\b|"
+            r"\bнаселени|\bсколько жител|\bEinwohner|\bBevölkerung",
+            re.I,
+        ),
+    ),
     (
         "duration",
         re.compile(
@@ -237,7 +288,8 @@ def topic_terms(question: str) -> list[str]:
 # in lower case: "the U.S. but also" does not end; "wide. <script>" and "tonnes. ![w](...)" do,
 # so the markup after a statement is a piece of its own, not part of the statement.
 _BOUNDARY = re.compile(r"(?<=[.!?…])(?P<close>[\"'”’»)\]]*)\s+(?![a-zа-яё])|\n+")
-_LEAD = re.compile(r"^[\s\-–—•*>]+")
+# Bullets and quote marks before a sentence; not the dash of an option ("-e, --edit: ...").
+_LEAD = re.compile(r"^(?:[\s–—•*>]|-(?![-\w]))+")
 _ABBREVIATION = re.compile(
     r"(?<![\w.])(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|Prof|St|No|Nos|"
     r"Fig|vs|approx|Rev|Gen|Col|Lt|Sgt|Inc|Ltd|Co|e\.g|i\.e|т\.е|т\.д|ул|им|гг?)\.$"

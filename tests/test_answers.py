@@ -67,11 +67,12 @@ def test_offline_answers_state_the_fact_cite_the_evidence_and_decline_the_rest(
     )
     print("\n".join(failures))
     # These questions are among the answerer's training data (scripts/train_answerer.py), so
-    # the floors sit under its training figures (32/36, 33/35, 6/8): a guard against a change
-    # that breaks it, not a measure of quality (that is `rag eval`, held out).
-    assert facts / answerable >= 0.85
+    # the floors sit under its training figures (30/36, 31/33, 8/8 since issue 23's model,
+    # which declines more: 32/36, 33/35, 6/8 before): a guard against a change that breaks
+    # it, not a measure of quality (that is `rag eval`, held out).
+    assert facts / answerable >= 0.8
     assert cited_gold / answered >= 0.9
-    assert declined_right >= unanswerable // 2
+    assert declined_right >= 3 * unanswerable // 4
 
 
 def test_the_done_when_question(pipeline: Pipeline) -> None:
@@ -149,3 +150,78 @@ def test_a_question_embeds_only_itself(article_data_dir: Path) -> None:
             embedder.inner = counter.inner  # type: ignore[assignment]
     assert "Fergana valley" in answer.answer
     assert counter.texts <= 1  # at most the question: every sentence vector came from the cache
+
+
+TWO_TURNS = [
+    ("How long is the Uzbek-Afghan border?", "137 km"),
+    ("And the Turkmen one?", "745 kilometers"),
+]
+
+
+@pytest.mark.parametrize(
+    "question", ["thanks!", "ok great", "hello", "What is the population of Uzbekistan?"]
+)
+def test_small_talk_and_a_kind_of_fact_the_article_lacks_are_declined(
+    pipeline: Pipeline, question: str
+) -> None:
+    # Before: "thanks!" was answered with a quote, the population with the border's 137 km.
+    answer = pipeline.ask(question, TWO_TURNS)
+    assert not answer.answerable and not answer.citations, answer.answer
+    assert answer.related  # the closest passages are still offered
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Who translated the interview?", "Kristina Rus"),
+        ("Which base is in Tajikistan?", "201st"),
+        ("And Tajikistan?", "1300"),  # a real follow-up still reads the earlier turns
+    ],
+)
+def test_a_new_topic_after_two_turns_is_answered_on_its_own(
+    pipeline: Pipeline, question: str, fact: str
+) -> None:
+    # Before: a short new question was searched with the two border questions and answered
+    # with a border length.
+    assert fact in pipeline.ask(question, TWO_TURNS).answer
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up"),
+    [
+        ("А у Туркменистана?", True),
+        ("А какая у него длина?", True),
+        ("Und dort?", True),
+        ("Wie lang ist sie dort?", True),
+        ("Why?", True),
+        ("Who translated the interview?", False),
+        ("Gibt es eine Obergrenze für Tabellennamen?", False),
+        ("Кто перевёл интервью?", False),
+    ],
+)
+def test_follow_ups_are_told_from_new_questions_in_three_languages(
+    question: str, follow_up: bool
+) -> None:
+    from rag.conversation import is_follow_up
+
+    assert is_follow_up(question, TWO_TURNS) is follow_up
+
+
+def test_an_answer_about_an_option_names_it(tmp_path: Path) -> None:
+    # git's manual: the option's name sits in <dt>, what it does in <dd>. Before, they were
+    # separate paragraphs ("- -m parent-number" and "- Usually you cannot..."), and the
+    # answer never said which option it was about.
+    from ingest.indexer import Indexer
+    from rag.store import Store
+
+    settings = Settings(data_dir=tmp_path / "data")
+    page = Path(__file__).resolve().parent.parent / "eval/dev/docs-real/git-cherry-pick.html"
+    with Store.open(settings, write=True) as store:
+        Indexer(store).ingest([page])
+    with Pipeline.open(settings) as git:
+        mainline = git.ask("What does the --mainline option of cherry-pick specify?")
+        assert mainline.answer.startswith("-m <parent-number>, --mainline <parent-number>:")
+        assert "This option specifies the parent number" in mainline.answer
+        check_citations(mainline)
+        edit = git.ask("What does the -x option of cherry-pick do?")
+        assert edit.answer.startswith("-x: When recording the commit")

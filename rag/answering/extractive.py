@@ -11,6 +11,7 @@ as ``related``, and every answer carries the model's ``confidence``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -31,6 +32,10 @@ from rag.text import (
     expected_kind,
     expected_unit,
     flat_idf,
+    has_kind,
+    has_unit,
+    in_english_words,
+    is_small_talk,
     split_sentences,
     topic_terms,
 )
@@ -45,6 +50,12 @@ HEADER_LINES = 8  # a document's first lines that may be its title, date and byl
 MAX_HEADER_LINE = 160
 WARM_LIMIT = 500  # passages whose sentences a store without a sentence index embeds at start
 WARM_BATCH = 32  # at most the cache's per-call limit, so warmed vectors are kept
+_POPULATION = re.compile(r"populat|населени|Einwohner|Bevölkerung", re.I)
+MAX_LABELLED_QUOTE = 400  # a quote grows back to its paragraph's label up to this length
+# A paragraph's label: text before its first colon that names code (an option "--root",
+# a setting "work_mem", "init.defaultBranch", a call "json.dumps(obj, ...)"), not prose.
+_LABEL = re.compile(r"[^\n]{1,120}?(?=: )")
+_CODE_NAME = re.compile(r"(?:^|\s)-{1,2}\w|\w[_.]\w|\w\(")
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,10 @@ class ExtractiveAnswerer:
         ranked, probability = self.rank(request)
         best_of = _best_of(ranked)
         reranked = tuple(dict.fromkeys([*best_of, *(p.chunk_id for p in request.passages)]))
+        if self.asks_nothing_here(request.question) or (
+            ranked and _wrong_unit(request.question, ranked[0].text)
+        ):
+            probability = 0.0
         if not ranked or probability < self.decision.threshold:
             confidence = 1.0 - probability
             answer = replace(
@@ -239,12 +254,36 @@ class ExtractiveAnswerer:
             yield answer.answer
             yield answer
             return
-        chosen = [ranked[0], *self._second(request, ranked)]
+        chosen = [_with_label(c) for c in (ranked[0], *self._second(request, ranked))]
         chosen.sort(key=lambda c: (c.passage.rank, c.start))
         for event in self._cite(request, chosen):
             if isinstance(event, Answer):
                 event = replace(event, retrieved=reranked, confidence=round(probability, 4))
             yield event
+
+    def asks_nothing_here(self, question: str) -> bool:
+        """Whether the question is small talk, or asks what the documents never mention.
+
+        The second: an English question that names something the documents know
+        ("Uzbekistan") but asks for a thing no passage has a word for ("population"). The
+        model would quote the best sentence about the name, a near miss (a border length).
+        Other languages are left to the model: their words are unknown to English documents
+        whatever they ask.
+        """
+        if is_small_talk(question):
+            return True
+        if self.idf is flat_idf or not in_english_words(question):
+            return False
+        names = question_names(question)
+        unseen = self.idf("\uffff")
+        terms = content_terms(question)  # with the words of the kind asked ("population")
+        named = [t for t in terms if any(t.startswith(n[:5]) for n in names)]
+        asked = [t for t in terms if t not in named]
+        return (
+            bool(asked)
+            and any(self.idf(t) < unseen for t in named)
+            and all(self.idf(t) >= unseen for t in asked)
+        )
 
     def closest(self, request: AnswerRequest) -> tuple[Citation, ...]:
         """The passages a decline offers to read instead, each with its best sentence marked."""
@@ -301,6 +340,43 @@ class ExtractiveAnswerer:
             answerer=self.name,
             question=request.question,
         )
+
+
+def _wrong_unit(question: str, text: str) -> bool:
+    """A population asked for that the quote does not state.
+
+    The chooser prefers sentences in the unit asked but, with none, still picks one ("137
+    km" for a population): no answer is better than a number of something else. Only this
+    unit decides alone: on the development set's train split, money, length and duration,
+    read off a question's words ("paid", "length of time"), declined 14 answerable
+    questions for 8 unanswerable ones.
+    """
+    if expected_unit(question) != "people":
+        return False
+    return not has_unit(text, "people") and not (
+        _POPULATION.search(text) and has_kind(text, "number")
+    )
+
+
+def _with_label(candidate: Candidate) -> Candidate:
+    """The quote from its paragraph's label on, when it lies in a labelled paragraph.
+
+    A documented option's paragraph opens with its name ("--mainline <parent-number>: ...",
+    see ``ingest.html``); an answer quoting its second sentence ("This option specifies the
+    parent number") would not say which option it is about.
+    """
+    text = candidate.passage.text
+    start = text.rfind("\n", 0, candidate.start) + 1  # its paragraph's start
+    label = _LABEL.match(text, start)
+    if (
+        label is None
+        or candidate.start <= label.end()
+        or candidate.end - start > MAX_LABELLED_QUOTE
+        or ". " in label.group()
+        or not _CODE_NAME.search(label.group())
+    ):
+        return candidate
+    return replace(candidate, start=start)
 
 
 def _best_of(ranked: list[Candidate]) -> dict[str, Candidate]:
