@@ -313,6 +313,10 @@ def test_the_question_shows_at_once_and_stop_ends_the_wait(
     assert page.locator(".rag-pending").count() == 0
     assert page.locator(".rag-actions").count() == 0
     assert page.locator("#rag-send").is_visible()
+    # Gradio's own red "Error" (its status tracker on a cancelled event) never covers the chat.
+    page.wait_for_timeout(2000)
+    assert page.get_by_text("Error", exact=True).count() == 0
+    assert page.locator("#rag-chat .error").count() == 0
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ conversation is kept in the browser (``gr.BrowserState``) until "New chat".
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Generator, Iterator
 from html import escape, unescape
 from pathlib import Path
 from typing import Any
@@ -120,16 +122,27 @@ def _empty_state(rag_app: App) -> str:
 
 def build_chat(rag_app: App, access: Access) -> gr.Blocks:
     """The chat page; answering runs up to ``CONCURRENCY`` questions at once."""
+    stops = Stops()
 
-    def start(question: str, messages: list[dict[str, Any]]) -> Any:
+    def start(question: str, messages: list[dict[str, Any]], request: gr.Request) -> Any:
         """Show the question and the waiting line at once; a blank question does nothing."""
         if not question.strip():
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        stops.arm(request.session_hash)
         shown = [*messages, {"role": "user", "content": plain(question)}, _pending()]
         return shown, "", question, gr.update(visible=False), gr.update(visible=True)
 
     def answer(
-        question: str, messages: list[dict[str, Any]], meta: Meta
+        question: str, messages: list[dict[str, Any]], meta: Meta, request: gr.Request
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        stop = stops.take(request.session_hash)
+        try:
+            yield from _answer(question, messages, meta, stop)
+        finally:
+            stops.done(request.session_hash, stop)
+
+    def _answer(
+        question: str, messages: list[dict[str, Any]], meta: Meta, stop: threading.Event
     ) -> Iterator[tuple[Any, Any, Any]]:
         if not messages or _text(messages[-1]) != PENDING:
             yield gr.skip(), gr.skip(), gr.skip()  # nothing was asked (a blank submit)
@@ -142,16 +155,25 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
             yield _kept([*base, _notice(str(exc))], meta)
             return
         try:
-            yield from _replies(question, base, meta, chunks)
+            done = yield from _replies(question, base, meta, _until(stop, chunks))
         except Exception as exc:
             outage = rag_app.outage(exc)
             if outage is None:
                 raise
             yield _kept([*base, _notice(f"{outage[0].upper()}{outage[1:]}.")], meta)
+            return
+        if not done:  # stopped: the unfinished reply goes (its citations were never checked)
+            yield _kept([*base, _notice("Stopped. Regenerate (↻) to ask again.")], meta)
+
+    def stopped(request: gr.Request) -> Any:
+        """Stop: the answer being shown ends at its next step (see ``Stops``)."""
+        stops.stop(request.session_hash)
+        return gr.update(visible=True), gr.update(visible=False)
 
     def _replies(
         question: str, base: list[dict[str, Any]], meta: Meta, chunks: Iterator[AnswerChunk]
-    ) -> Iterator[tuple[Any, Any, Any]]:
+    ) -> Generator[tuple[Any, Any, Any], None, bool]:
+        """The reply as it streams; returns whether the finished answer came."""
         text = ""
         for chunk in chunks:
             text = chunk.delta if chunk.restart else text + chunk.delta
@@ -170,29 +192,28 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
             yield _kept(
                 [*base, {"role": "assistant", "content": html}], {**meta, str(len(base)): entry}
             )
+            return True
+        return False
 
-    def stopped(messages: list[dict[str, Any]], meta: Meta) -> Any:
-        """Stop: the unfinished reply goes (its citations were never checked); a notice stays."""
-        if messages and messages[-1].get("role") == "assistant":
-            messages = messages[:-1]
-        shown = [*messages, _notice("Stopped. Regenerate (↻) to ask again.")]
-        return *_kept(shown, meta), gr.update(visible=True), gr.update(visible=False)
-
-    def retried(messages: list[dict[str, Any]], meta: Meta) -> Any:
+    def retried(messages: list[dict[str, Any]], meta: Meta, request: gr.Request) -> Any:
         """Regenerate: answer the last question again, in place of its reply."""
         last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
         if last is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        stops.arm(request.session_hash)
         question = _unplain(_text(messages[last]))
         shown = [*messages[: last + 1], _pending()]
         return shown, _cut(meta, last), question, gr.update(visible=False), gr.update(visible=True)
 
-    def edited(messages: list[dict[str, Any]], meta: Meta, edit: gr.EditData) -> Any:
+    def edited(
+        messages: list[dict[str, Any]], meta: Meta, edit: gr.EditData, request: gr.Request
+    ) -> Any:
         """An edited question replaces it and everything after it, then is answered."""
         index = edit.index[0] if isinstance(edit.index, (list, tuple)) else edit.index
         question = _unplain(str(edit.value))
         if not question.strip():
             return messages, meta, "", gr.update(visible=True), gr.update(visible=False)
+        stops.arm(request.session_hash)
         shown = [*messages[:index], {"role": "user", "content": plain(question)}, _pending()]
         return shown, _cut(meta, index), question, gr.update(visible=False), gr.update(visible=True)
 
@@ -282,7 +303,6 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
 
         buttons = [send, stop]
         shown = [chatbot, box, asking, *buttons]
-        answering = []
         for trigger, fn, inputs in (
             (box.submit, start, [box, chatbot]),
             (send.click, start, [box, chatbot]),
@@ -297,10 +317,8 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
                 answer, [asking, chatbot, meta], [chatbot, meta, saved], **ANSWERING
             )
             replied.then(_idle, None, buttons, **PRIVATE)
-            answering.append(replied)
-        stop.click(
-            stopped, [chatbot, meta], [chatbot, meta, saved, *buttons], cancels=answering, **PRIVATE
-        )
+        # Not Gradio's ``cancels``: a cancelled event often left its red "Error" over the chat.
+        stop.click(stopped, None, buttons, **PRIVATE)
         new.click(lambda: (*_kept([], {}), ""), None, [chatbot, meta, saved, box], **PRIVATE)
         chatbot.clear(lambda: _kept([], {})[1:], None, [meta, saved], **PRIVATE)
         lists = [table] if chosen is None else [table, chosen]
@@ -317,6 +335,80 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         gr.api(ask_api, api_name="ask", concurrency_limit=CONCURRENCY)  # type: ignore[attr-defined]
     blocks: gr.Blocks = demo
     return blocks
+
+
+class Stops:
+    """Stop requests, one per page session: Stop sets it, the answer being shown reads it.
+
+    Armed when a question is shown (so a Stop pressed before its answer starts counts), and
+    kept until that answer ends. Bounded: sessions that never answer cannot grow it.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[str, threading.Event] = {}
+
+    def arm(self, session: str | None) -> None:
+        """A new question in this session: earlier Stops no longer count."""
+        with self._lock:
+            self._events.pop(session or "", None)
+            if len(self._events) >= self.LIMIT:
+                self._events.pop(next(iter(self._events)))
+            self._events[session or ""] = threading.Event()
+
+    def take(self, session: str | None) -> threading.Event:
+        """The event the session's answer watches (armed, or a fresh one)."""
+        with self._lock:
+            return self._events.setdefault(session or "", threading.Event())
+
+    def done(self, session: str | None, event: threading.Event) -> None:
+        """The answer ended: forget its event, unless a newer question armed another."""
+        with self._lock:
+            if self._events.get(session or "") is event:
+                del self._events[session or ""]
+
+    def stop(self, session: str | None) -> None:
+        """Stop the session's answer, if one is being shown or about to be."""
+        with self._lock:
+            event = self._events.get(session or "")
+        if event is not None:
+            event.set()
+
+
+def _until(stop: threading.Event, chunks: Iterator[AnswerChunk]) -> Iterator[AnswerChunk]:
+    """The chunks, read in a thread, until ``stop`` is set.
+
+    A model may take many seconds per chunk; the reply ends at once on Stop, and the reading
+    thread finishes the answer unseen (bounded by the model's timeout).
+    """
+    found: queue.Queue[tuple[bool, Any]] = queue.Queue()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                found.put((True, chunk))
+                if stop.is_set():
+                    break
+        except Exception as exc:
+            found.put((False, exc))
+            return
+        found.put((False, None))
+
+    threading.Thread(target=read, name="rag-chat-answer", daemon=True).start()
+    while not stop.is_set():
+        try:
+            more, item = found.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if not more:
+            if item is not None:
+                raise item
+            return
+        if stop.is_set():
+            return
+        yield item
 
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
