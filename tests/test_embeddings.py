@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,19 @@ def test_the_store_as_a_langchain_vector_store(article_store: Store) -> None:
     found = vectorstore.similarity_search("Uzbek-Afghan border 137 km", k=3)
     assert any("Uzbek-Afghan border of 137 km" in d.page_content for d in found)
     assert all(d.metadata["source"].endswith("sternik-interview-2016.txt") for d in found)
+
+
+def test_the_e5_engine_threads_sleep_when_idle_unless_told_otherwise() -> None:
+    # libgomp's default lets idle OpenMP threads spin: beside a busy process, a question's
+    # embedding took ~850 ms instead of ~30 (bench/busy_neighbour.py). It reads the setting
+    # once, when the engine loads: importing rag sets it first, keeping the user's own.
+    script = (
+        "import os, rag; from rag.embeddings.e5 import E5Embedder; "
+        "E5Embedder().embed(['x']); print(os.environ['OMP_WAIT_POLICY'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "PASSIVE", run.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "ACTIVE", run.stderr
