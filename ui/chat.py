@@ -233,14 +233,18 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         if messages and messages[-1]["content"] == PENDING:
             messages = messages[:-1]
         placeholder = _empty_state(rag_app)
-        # The documents as they are now, not as when the server built the page: they come
-        # and go through the API, the CLI and other tabs.
-        lists = _lists(rag_app, chosen is not None)
-        lists = lists if isinstance(lists, tuple) else (lists,)
         if not messages:  # nothing to restore: a question asked meanwhile stays on screen
-            return gr.update(placeholder=placeholder), gr.skip(), *lists
+            return gr.update(placeholder=placeholder), gr.skip(), *documents()
         shown = gr.update(value=messages, placeholder=placeholder)
-        return shown, _cut(meta, len(messages)), *lists
+        return shown, _cut(meta, len(messages)), *documents()
+
+    def documents() -> tuple[Any, ...]:
+        """The documents list (and dropdown) as they are now.
+
+        Not as when the server built the page: documents come and go through the API, the CLI
+        and other tabs.
+        """
+        return _lists(rag_app, with_choices=chosen is not None)
 
     secret = hashlib.sha256(f"rag-cite chat {rag_app.settings.collection}".encode()).hexdigest()
     with gr.Blocks(title="Ask the documents") as demo:
@@ -323,7 +327,10 @@ def build_chat(rag_app: App, access: Access) -> gr.Blocks:
         chatbot.clear(lambda: _kept([], {})[1:], None, [meta, saved], **PRIVATE)
         lists = [table] if chosen is None else [table, chosen]
         demo.load(restore, saved, [chatbot, meta, *lists], **PRIVATE)
-        documents_tab.select(lambda: _lists(rag_app, chosen is not None), None, lists, **PRIVATE)
+        # One output takes its value bare; two take a tuple.
+        documents_tab.select(
+            lambda: documents() if chosen is not None else documents()[0], None, lists, **PRIVATE
+        )
 
         def ask_api(question: str) -> dict[str, Any]:
             """Answer a question; returns the answer object (answer, citations, ...)."""
@@ -452,11 +459,11 @@ def _table(rag_app: App) -> list[list[Any]]:
     ]
 
 
-def _lists(rag_app: App, with_choices: bool) -> Any:
-    """The documents table, and the dropdown's choices when the page has one."""
+def _lists(rag_app: App, with_choices: bool) -> tuple[Any, ...]:
+    """Updates for the documents table, and the dropdown's choices when the page has one."""
     table = gr.update(value=_table(rag_app))
     if not with_choices:
-        return table
+        return (table,)
     return table, gr.update(choices=_choices(rag_app), value=None)
 
 
