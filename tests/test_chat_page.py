@@ -420,3 +420,16 @@ def test_the_documents_tab_lists_adds_rereads_and_deletes(
     page.get_by_text("Press Delete again").wait_for(timeout=30_000)
     page.locator("#rag-delete").click()
     page.get_by_text("Removed “Quince notes” (1 passage(s)).").wait_for(timeout=30_000)
+
+
+def test_without_uploads_the_documents_tab_lists_what_is_stored(
+    browser: Any, tmp_path: Path
+) -> None:
+    # No upload button and no dropdown: the list alone is read when the tab opens.
+    with running_app(tmp_path / "data", tmp_path / "serve.log", RAG_ALLOW_UPLOAD="false") as url:
+        page = open_chat(browser, url)
+        page.get_by_role("tab", name="Documents").click()
+        cell = page.locator("#rag-documents .body-cell", has_text="sternik-interview-2016.txt")
+        cell.wait_for(timeout=30_000)
+        assert page.locator("#rag-upload").count() == 0
+        assert page.locator("#rag-document-choice").count() == 0
