@@ -148,24 +148,25 @@ def lay_out(root: HtmlElement) -> None:
         _flatten_definitions(dl)
 
 
-def _collapse(element: HtmlElement) -> None:
-    """Runs of whitespace to one space, except inside ``<pre>`` and its kin."""
-    for child in element.iter():
-        if not isinstance(child.tag, str):
-            continue
-        inside_pre = any(
-            isinstance(a.tag, str) and a.tag in _KEEP_SPACE for a in child.iterancestors()
-        )
+def _collapse(root: HtmlElement) -> None:
+    """Runs of whitespace to one space, except inside ``<pre>`` and its kin.
+
+    Iterative, each element once: a page nested thousands deep costs no more than a flat one.
+    """
+    stack: list[tuple[HtmlElement, bool]] = [(root, False)]
+    while stack:
+        element, inside_pre = stack.pop()
         if not inside_pre:
             # Whitespace alone after a block, or before one, is no space on screen.
-            child.tail = _collapsed(child.tail, drop_blank=child.tag in _BLOCK)
-        if child.tag in _KEEP_SPACE or inside_pre:
-            continue
-        first = child[0] if len(child) else None
-        child.text = _collapsed(
-            child.text,
-            drop_blank=first is not None and isinstance(first.tag, str) and first.tag in _BLOCK,
-        )
+            element.tail = _collapsed(element.tail, drop_blank=element.tag in _BLOCK)
+        keep = inside_pre or element.tag in _KEEP_SPACE
+        children = [c for c in element if isinstance(c.tag, str)]
+        if not keep:
+            first = children[0] if children and element[0] is children[0] else None
+            element.text = _collapsed(
+                element.text, drop_blank=first is not None and first.tag in _BLOCK
+            )
+        stack.extend((child, keep) for child in reversed(children))
 
 
 def _collapsed(text: str | None, drop_blank: bool) -> str | None:
