@@ -254,7 +254,11 @@ class ExtractiveAnswerer:
             yield answer.answer
             yield answer
             return
-        chosen = [_with_label(c) for c in (ranked[0], *self._second(request, ranked))]
+        labelled = [_with_label(c) for c in (ranked[0], *self._second(request, ranked))]
+        # Grown back to its label, a quote may now hold the other one.
+        chosen = [
+            c for i, c in enumerate(labelled) if not any(_overlap(c, d) for d in labelled[:i])
+        ]
         chosen.sort(key=lambda c: (c.passage.rank, c.start))
         for event in self._cite(request, chosen):
             if isinstance(event, Answer):
