@@ -138,3 +138,34 @@ def test_the_e5_engine_threads_sleep_when_idle_unless_told_otherwise() -> None:
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "ACTIVE", run.stderr
+
+
+def test_a_question_is_embedded_while_a_document_is_being_embedded() -> None:
+    # The e5 engine is one native handle: it was locked for a whole call, so a question
+    # asked during an upload's embedding (a call of hundreds of sentences) waited for all of
+    # it (28 s for 640 under load). Now it waits for one batch at most.
+    import threading
+
+    from rag.embeddings.e5 import BATCH, E5Embedder
+
+    embedder = E5Embedder()
+    embedder.embed(["warm up"])
+    sentences = [f"Sentence {i} of a long uploaded document about borders." for i in range(640)]
+    started = threading.Event()
+    model = embedder._model
+
+    class Watched:  # the engine, telling when the document's first batch is in it
+        dim = model.dim
+
+        def encode(self, batch: list[str], query: bool) -> object:
+            started.set()
+            return model.encode(batch, query)
+
+    embedder._model = Watched()
+    document = threading.Thread(target=embedder.embed, args=(sentences,))
+    document.start()
+    started.wait(timeout=60)
+    embedder.embed_queries(["How long is the border?"])
+    assert document.is_alive(), "the question waited for the whole document"
+    document.join()
+    assert len(sentences) // BATCH > 4
