@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import VENV_BIN, free_port, start_server, stop_process
-from tests.test_workers import answering_processes, running, wait_for
+from tests.helpers import answering_processes, running, wait_for
 
 
 def serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -19,6 +18,7 @@ from rag.errors import QuestionError
 from rag.pool import AnswerPool
 from rag.settings import Settings
 from tests.conftest import running_app
+from tests.helpers import answering_processes, running, wait_for
 from ui.app import App
 
 ZEBRA = "How many stripes does the zebra Quagga have on each flank?"
@@ -88,24 +88,6 @@ def test_workers_that_cannot_start_leave_the_server_answering(tmp_path: Path) ->
         assert app.ask("When was the lighthouse first lit?").citations
 
 
-def answering_processes(server: int) -> list[int]:
-    """The server's children that answer (not multiprocessing's resource tracker)."""
-    found = []
-    for task in Path(f"/proc/{server}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in command:
-                found.append(int(child))
-    return sorted(found)
-
-
-def wait_for(condition: object, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 @pytest.mark.server
 def test_rag_serve_with_two_workers(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -144,11 +126,3 @@ def test_rag_serve_with_two_workers(tmp_path: Path) -> None:
         workers = answering_processes(server)
     wait_for(lambda: not any(running(w) for w in workers), timeout=30)  # none left behind
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
